@@ -1,0 +1,51 @@
+# The lakehouse batch layer. Start with `make demo` and `make test` (README.md).
+# Ports and buckets are configurable: make up TRINO_PORT=8190 MINIO_PORT=9100
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+include versions.env
+export MINIO_PORT ?= 9000
+export MINIO_CONSOLE_PORT ?= 9001
+export TRINO_PORT ?= 8090
+export RAW_BUCKET ?= enriched-events
+export LAKE_BUCKET ?= lakehouse
+export UV_PYTHON_DOWNLOADS := never
+
+VENV := .venv
+PY := $(VENV)/bin/python
+LAKEHOUSE := $(VENV)/bin/lakehouse
+TRINO_USER ?= pipeline
+TRINO_CLI = java -Dorg.jline.terminal.dumb=true -jar $${LAKEHOUSE_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/lakehouse}/trino/trino-cli-$(TRINO_VERSION)-executable.jar \
+	--server http://127.0.0.1:$(TRINO_PORT) --user $(TRINO_USER) --catalog delta
+
+.PHONY: help setup up down status demo test sql trino-cli
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+
+setup:  ## install what is missing (venv, Spark packages, MinIO, Trino, JDK, credentials); cached
+	@bash scripts/setup.sh
+
+up: setup  ## start MinIO and Trino on 127.0.0.1 and wait until they are healthy
+	@bash scripts/stack.sh up
+
+down:  ## stop the servers that `make up` started (by their pid files)
+	@bash scripts/stack.sh down
+
+status:  ## which servers are running
+	@bash scripts/stack.sh status
+
+demo: up  ## the end-to-end demo on the local stack
+	@$(LAKEHOUSE) smoke
+
+test: setup  ## the whole test suite against the real servers (starts and stops them if needed)
+	@if bash scripts/stack.sh is-up; then started=no; else started=yes; fi; \
+	bash scripts/stack.sh up && $(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$started = yes ]; then bash scripts/stack.sh down; fi; exit $$rc
+
+sql: up  ## run one statement on Trino: make sql Q="SELECT 1" [TRINO_USER=analyst]
+	@test -n "$(Q)" || { echo 'usage: make sql Q="SELECT ..." [TRINO_USER=name]' >&2; exit 2; }
+	@$(TRINO_CLI) --output-format ALIGNED --execute "$$Q"
+
+trino-cli: up  ## an interactive Trino session
+	@$(TRINO_CLI)

@@ -1,0 +1,17 @@
+"""Errors a person can act on. The CLI prints their message, not a stack trace."""
+
+
+class LakehouseError(Exception):
+    """Base class: the message says what went wrong and what to check."""
+
+
+class EndpointUnreachable(LakehouseError):
+    pass
+
+
+class CredentialsRejected(LakehouseError):
+    pass
+
+
+class AccessDenied(LakehouseError):
+    pass

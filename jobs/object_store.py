@@ -1,0 +1,64 @@
+"""The object store seen from the jobs: a boto3 client and an endpoint check."""
+
+from __future__ import annotations
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from jobs.errors import AccessDenied, CredentialsRejected, EndpointUnreachable
+from jobs.settings import Settings
+
+_REJECTED_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
+
+
+def s3_client(settings: Settings):
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint,
+        region_name=settings.s3_region,
+        aws_access_key_id=settings.s3_access_key,
+        aws_secret_access_key=settings.s3_secret_key,
+        config=Config(
+            s3={"addressing_style": "path"},
+            connect_timeout=5,
+            read_timeout=60,
+            retries={"max_attempts": 2, "mode": "standard"},
+        ),
+    )
+
+
+def check_object_store(settings: Settings, buckets: list[str]) -> None:
+    """Fail fast, in one line, if the store is away or refuses our credentials."""
+    client = s3_client(settings)
+    for bucket in buckets:
+        try:
+            # A GET, not a HEAD: HEAD errors have no body, so a bad key and a
+            # denied bucket would both read as a bare 403.
+            client.list_objects_v2(Bucket=bucket, MaxKeys=1)
+        except EndpointConnectionError as exc:
+            raise EndpointUnreachable(
+                f"object store at {settings.s3_endpoint} is not reachable ({exc.__class__.__name__}); "
+                "is it running? (make up)"
+            ) from None
+        except ClientError as exc:
+            raise describe_client_error(exc, settings, f"bucket '{bucket}'") from None
+
+
+def describe_client_error(exc: ClientError, settings: Settings, what: str) -> Exception:
+    """Turn a botocore error into a one-line, actionable error."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code in _REJECTED_CREDENTIAL_CODES:
+        return CredentialsRejected(
+            f"object store at {settings.s3_endpoint} rejected the credentials of access key "
+            f"'{settings.s3_access_key}' ({code}); check LAKEHOUSE_S3_ACCESS_KEY / LAKEHOUSE_S3_SECRET_KEY"
+        )
+    if code in {"AccessDenied", "403"} or status == 403:
+        return AccessDenied(
+            f"access denied to {what} for access key '{settings.s3_access_key}' "
+            f"at {settings.s3_endpoint}"
+        )
+    if code in {"NoSuchBucket", "404"} or status == 404:
+        return EndpointUnreachable(f"{what} does not exist at {settings.s3_endpoint}")
+    return exc

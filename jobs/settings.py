@@ -1,0 +1,148 @@
+"""The one settings object.
+
+Everything configurable (endpoints, buckets, credentials, Spark resources) is read
+here, once, from three layers — later ones win:
+
+1. the defaults below,
+2. an env file (``LAKEHOUSE_ENV_FILE``, default ``.local/lakehouse.env``, written by
+   ``make up`` for the local stack; on Kubernetes the variables come from Secrets),
+3. the process environment.
+
+No other module reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VERSIONS_FILE = PROJECT_ROOT / "versions.env"
+DEFAULT_ENV_FILE = Path(".local/lakehouse.env")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines; blank lines and # comments are ignored."""
+    values: dict[str, str] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise ValueError(f"{path}: expected KEY=VALUE, got {raw!r}")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+@dataclass(frozen=True)
+class Versions:
+    delta: str
+    delta_artifact: str
+    hadoop_aws: str
+    aws_sdk_bundle: str
+    trino: str
+
+    @classmethod
+    def load(cls, path: Path = VERSIONS_FILE) -> "Versions":
+        v = read_env_file(path)
+        return cls(
+            delta=v["DELTA_VERSION"],
+            delta_artifact=v["DELTA_ARTIFACT"],
+            hadoop_aws=v["HADOOP_AWS_VERSION"],
+            aws_sdk_bundle=v["AWS_SDK_BUNDLE_VERSION"],
+            trino=v["TRINO_VERSION"],
+        )
+
+    @property
+    def spark_packages(self) -> list[str]:
+        """Maven coordinates of the JVM artifacts the jobs need (resolved by Ivy)."""
+        return [
+            f"io.delta:{self.delta_artifact}:{self.delta}",
+            f"org.apache.hadoop:hadoop-aws:{self.hadoop_aws}",
+            f"software.amazon.awssdk:bundle:{self.aws_sdk_bundle}",
+        ]
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where the lake lives: s3a://<bucket> on the object store, or a local directory
+    # (file:///...) for a run with no servers at all.
+    warehouse: str = "s3a://lakehouse"
+    raw_bucket: str = "enriched-events"
+    lake_bucket: str = "lakehouse"
+
+    s3_endpoint: str = "http://127.0.0.1:9000"
+    s3_region: str = "us-east-1"
+    s3_access_key: str = field(default="", repr=False)
+    s3_secret_key: str = field(default="", repr=False)
+
+    trino_host: str = "127.0.0.1"
+    trino_port: int = 8090
+    trino_user: str = "pipeline"
+    trino_catalog: str = "delta"
+
+    spark_master: str = "local[*]"
+    spark_driver_memory: str = "4g"
+    spark_shuffle_partitions: int = 8
+    ivy_cache: str = str(Path.home() / ".cache" / "lakehouse" / "ivy")
+
+    versions: Versions = field(default_factory=Versions.load)
+
+    # -- loading ---------------------------------------------------------------------
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        environ = dict(os.environ if environ is None else environ)
+        env_file = Path(environ.get("LAKEHOUSE_ENV_FILE", DEFAULT_ENV_FILE))
+        merged = read_env_file(env_file) if env_file.is_file() else {}
+        merged.update(environ)
+        return cls.from_mapping(merged)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> "Settings":
+        base = cls()
+        overrides: dict[str, object] = {}
+        for name in _ENV_FIELDS:
+            key = f"LAKEHOUSE_{name.upper()}"
+            if key in values:
+                overrides[name] = type(getattr(base, name))(values[key])
+        return replace(base, **overrides)
+
+    # -- derived ---------------------------------------------------------------------
+    @property
+    def uses_object_store(self) -> bool:
+        return self.warehouse.startswith("s3a://")
+
+    def table_path(self, schema: str, table: str) -> str:
+        """Where Spark reads and writes a table."""
+        return f"{self.warehouse.rstrip('/')}/{schema}/{table}"
+
+    def trino_location(self, schema: str, table: str | None = None) -> str:
+        """The same location as Trino's native S3 file system names it."""
+        path = self.table_path(schema, table) if table else f"{self.warehouse.rstrip('/')}/{schema}"
+        return "s3://" + path.removeprefix("s3a://")
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        return replace(self, **changes)
+
+
+# Fields that may be set from the environment as LAKEHOUSE_<NAME>.
+_ENV_FIELDS = (
+    "warehouse",
+    "raw_bucket",
+    "lake_bucket",
+    "s3_endpoint",
+    "s3_region",
+    "s3_access_key",
+    "s3_secret_key",
+    "trino_host",
+    "trino_port",
+    "trino_user",
+    "trino_catalog",
+    "spark_master",
+    "spark_driver_memory",
+    "spark_shuffle_partitions",
+    "ivy_cache",
+)

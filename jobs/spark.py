@@ -1,0 +1,122 @@
+"""The only place Spark is configured and a SparkSession is built."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+from pathlib import Path
+
+import pyspark
+from pyspark.sql import SparkSession
+
+from jobs.settings import Settings
+
+
+LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
+
+
+def resolved_classpath_file(settings: Settings) -> Path:
+    """Where `make setup` records the jars Ivy resolved for this set of versions."""
+    key = hashlib.sha256(",".join(settings.versions.spark_packages).encode()).hexdigest()[:12]
+    return Path(settings.ivy_cache) / f"classpath-{key}.txt"
+
+
+def jvm_launch_conf(settings: Settings) -> dict[str, str]:
+    """Settings that must be known before the JVM starts (spark-submit flags)."""
+    conf = {
+        "spark.driver.memory": settings.spark_driver_memory,
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}",
+        "spark.jars.ivy": settings.ivy_cache,
+    }
+    classpath = resolved_classpath_file(settings)
+    if settings.spark_master.startswith("local"):
+        # Stay on loopback: the machine's hostname may resolve to another interface.
+        conf["spark.driver.host"] = "127.0.0.1"
+        conf["spark.driver.bindAddress"] = "127.0.0.1"
+    if settings.spark_master.startswith("local") and classpath.is_file():
+        # In local mode the executors live in the driver JVM: putting the cached jars
+        # on its classpath skips an Ivy resolution and a copy of 700 MB per run.
+        conf["spark.driver.extraClassPath"] = classpath.read_text().strip()
+    else:
+        conf["spark.jars.packages"] = ",".join(settings.versions.spark_packages)
+    return conf
+
+
+def record_resolved_classpath(spark: SparkSession, settings: Settings) -> Path:
+    """Write the jars that spark.jars.packages resolved to (called by make setup).
+
+    Jars that Spark already ships (Jackson, log4j, Parquet, ...) are left out: on the
+    driver's extra classpath they would shadow Spark's own, newer versions.
+    """
+    jars = spark.sparkContext.getConf().get("spark.jars", "")
+    resolved = [Path(jar.removeprefix("file://").removeprefix("file:")) for jar in jars.split(",") if jar]
+    shipped = {artifact_name(jar.name) for jar in (Path(pyspark.__file__).parent / "jars").glob("*.jar")}
+    needed = [str(jar) for jar in resolved if artifact_name(jar.name.partition("_")[2]) not in shipped]
+    if not needed:
+        raise RuntimeError("Spark resolved no jars for spark.jars.packages")
+    target = resolved_classpath_file(settings)
+    target.write_text(":".join(needed) + "\n")
+    return target
+
+
+def artifact_name(jar_file_name: str) -> str:
+    """'jackson-databind-2.13.5.jar' -> 'jackson-databind'."""
+    return re.sub(r"-\d[\w.\-]*\.jar$", "", jar_file_name)
+
+
+def session_conf(settings: Settings) -> dict[str, str]:
+    """Runtime configuration of the session: Delta, S3A, shuffle and commit tuning."""
+    conf = {
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+        # Keep new tables at protocol 1/2: Trino 476 must read everything we write.
+        "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
+        "spark.databricks.delta.commitStats.collect": "false",
+    }
+    if settings.uses_object_store:
+        conf.update(
+            {
+                "spark.hadoop.fs.s3a.endpoint": settings.s3_endpoint,
+                "spark.hadoop.fs.s3a.endpoint.region": settings.s3_region,
+                "spark.hadoop.fs.s3a.path.style.access": "true",
+                "spark.hadoop.fs.s3a.connection.ssl.enabled": str(
+                    settings.s3_endpoint.startswith("https")
+                ).lower(),
+                "spark.hadoop.fs.s3a.aws.credentials.provider": (
+                    "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+                ),
+                "spark.hadoop.fs.s3a.access.key": settings.s3_access_key,
+                "spark.hadoop.fs.s3a.secret.key": settings.s3_secret_key,
+                # Fail in seconds, not minutes, when the store refuses or is away.
+                "spark.hadoop.fs.s3a.attempts.maximum": "2",
+                "spark.hadoop.fs.s3a.retry.limit": "2",
+                "spark.hadoop.fs.s3a.connection.establish.timeout": "5s",
+            }
+        )
+    return conf
+
+
+def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
+    builder = SparkSession.builder.master(settings.spark_master).appName(app_name)
+    for key, value in {**jvm_launch_conf(settings), **session_conf(settings)}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def spark_submit_command(settings: Settings, job_file: Path, job_args: list[str]) -> list[str]:
+    """The spark-submit command line for a job file of this package.
+
+    Only JVM-launch settings go on the command line; credentials stay out of the
+    process list and are applied by build_spark_session inside the driver.
+    """
+    spark_submit = Path(sys.executable).with_name("spark-submit")
+    command = [str(spark_submit), "--master", settings.spark_master]
+    for key, value in jvm_launch_conf(settings).items():
+        command += ["--conf", f"{key}={value}"]
+    return command + [str(job_file), *job_args]
