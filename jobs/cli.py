@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from jobs.entrypoint import run_main
+from jobs.preflight import check_endpoints
 from jobs.settings import Settings
 from jobs.spark import spark_submit_command
 from jobs.trino_catalog import query, trino_connection
@@ -42,6 +43,9 @@ def print_table(header: list[str], rows: list[list]) -> None:
 
 
 def smoke(settings: Settings, args: argparse.Namespace) -> int:
+    # Checked here too, before a JVM starts: faster, and the message reaches the
+    # terminal directly instead of through spark-submit's output pipe.
+    check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
     code = submit(settings, "smoke", [])
     if code != 0:
         return code

@@ -24,10 +24,10 @@ from pyspark.sql.types import (
 )
 
 from jobs.entrypoint import run_main
-from jobs.object_store import check_object_store
+from jobs.preflight import check_endpoints
 from jobs.settings import Settings
 from jobs.spark import build_spark_session
-from jobs.trino_catalog import check_trino, register_table, trino_connection
+from jobs.trino_catalog import register_table, trino_connection
 
 log = logging.getLogger("smoke")
 
@@ -61,9 +61,7 @@ def main(argv: list[str]) -> int:
     argparse.ArgumentParser(prog="smoke", description=__doc__).parse_args(argv)
     settings = Settings.load()
     started = time.monotonic()
-    if settings.uses_object_store:
-        check_object_store(settings, [settings.lake_bucket])
-        check_trino(settings)
+    check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
 
     spark = build_spark_session(settings, "lakehouse-smoke")
     path = settings.table_path(SCHEMA, TABLE)

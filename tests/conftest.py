@@ -1,0 +1,50 @@
+"""Shared fixtures: one Spark session per test run (the slow part), the settings of
+the local stack, and a Trino connection. Servers are not optional: `make test`
+starts them, and a test that cannot reach them fails."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from jobs.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    loaded = Settings.load()
+    assert loaded.s3_access_key, "no job credentials: run the tests with `make test`"
+    return loaded.with_overrides(spark_master="local[2]", spark_driver_memory="3g")
+
+
+@pytest.fixture(scope="session")
+def spark(settings):
+    from jobs.spark import build_spark_session
+
+    session = build_spark_session(settings, "lakehouse-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def trino_conn(settings):
+    from jobs.trino_catalog import trino_connection
+
+    return trino_connection(settings)
+
+
+def run(command: list[str], env: dict[str, str] | None = None, timeout: int = 600):
+    """Run a project command from the repository root; capture its output."""
+    return subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -1,0 +1,120 @@
+"""The local stack, exercised for real: MinIO, Spark + Delta, Trino."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+from botocore.exceptions import ClientError
+
+from jobs.object_store import s3_client
+from jobs.smoke import SMOKE_ROWS, smoke_frame
+from jobs.trino_catalog import query, register_table
+from tests.conftest import ROOT, run
+
+pytestmark = pytest.mark.integration
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """PySpark returns naive local datetimes; Trino returns aware ones."""
+    return None if value is None else value.astimezone(timezone.utc)
+
+
+def test_trino_returns_exactly_the_rows_spark_wrote(spark, settings, trino_conn):
+    table = f"roundtrip_{uuid.uuid4().hex[:8]}"
+    smoke_frame(spark).write.format("delta").save(settings.table_path("ops", table))
+    assert register_table(trino_conn, settings, "ops", table) is True
+    assert register_table(trino_conn, settings, "ops", table) is False  # idempotent
+
+    from_spark = [
+        (r.id, r.label, r.amount, as_utc(r.observed_at))
+        for r in spark.read.format("delta").load(settings.table_path("ops", table)).orderBy("id").collect()
+    ]
+    from_trino = [
+        tuple(row)
+        for row in query(trino_conn, f"SELECT id, label, amount, observed_at FROM ops.{table} ORDER BY id")
+    ]
+
+    assert from_trino == from_spark
+    # ... and both equal what was meant to be written, value for value.
+    assert from_trino == [tuple(row) for row in SMOKE_ROWS]
+    assert from_trino[0][2] == Decimal("12345678901234567890.123456789012345678")
+    assert from_trino[2] == (3, None, None, None)
+    column_types = dict(query(trino_conn, f"SELECT column_name, data_type FROM information_schema.columns "
+                                          f"WHERE table_schema = 'ops' AND table_name = '{table}'"))
+    assert column_types == {
+        "id": "integer",
+        "label": "varchar",
+        "amount": "decimal(38,18)",
+        "observed_at": "timestamp(3) with time zone",
+    }
+
+
+def test_trino_sees_a_new_spark_commit_without_any_refresh(spark, settings, trino_conn):
+    table = f"commits_{uuid.uuid4().hex[:8]}"
+    path = settings.table_path("ops", table)
+    spark.range(3).write.format("delta").save(path)
+    register_table(trino_conn, settings, "ops", table)
+    assert query(trino_conn, f"SELECT count(*) FROM ops.{table}") == [[3]]
+    spark.range(10, 14).write.format("delta").mode("append").save(path)
+    assert query(trino_conn, f"SELECT count(*), max(id) FROM ops.{table}") == [[7, 13]]
+
+
+def test_the_smoke_job_runs_through_spark_submit_and_prints_the_trino_result():
+    result = run([str(ROOT / ".venv/bin/lakehouse"), "smoke"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "12345678901234567890.123456789012345678" in result.stdout
+    assert "-0.000000000000000001" in result.stdout
+    assert "2026-01-01 12:00:00.123000+00:00" in result.stdout
+
+
+def test_the_jobs_user_cannot_write_raw_events_nor_create_buckets(settings):
+    s3 = s3_client(settings)
+    # The same user can write the lake: the denials below are its policy, not a broken login.
+    s3.put_object(Bucket=settings.lake_bucket, Key="tests/allowed.txt", Body=b"ok")
+    s3.delete_object(Bucket=settings.lake_bucket, Key="tests/allowed.txt")
+
+    with pytest.raises(ClientError) as put_denied:
+        s3.put_object(Bucket=settings.raw_bucket, Key="tests/forbidden.txt", Body=b"no")
+    assert put_denied.value.response["Error"]["Code"] == "AccessDenied"
+    assert "Access Denied" in put_denied.value.response["Error"]["Message"]
+
+    with pytest.raises(ClientError) as create_denied:
+        s3.create_bucket(Bucket=f"not-allowed-{uuid.uuid4().hex[:6]}")
+    assert create_denied.value.response["Error"]["Code"] == "AccessDenied"
+    assert "Access Denied" in create_denied.value.response["Error"]["Message"]
+
+
+def test_a_wrong_credential_gives_one_clear_line_not_a_stack_trace():
+    result = run(
+        [str(ROOT / ".venv/bin/lakehouse"), "smoke"],
+        env={"LAKEHOUSE_S3_SECRET_KEY": "not-the-secret"},
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "Exception" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    assert "rejected the credentials" in errors[0] and "SignatureDoesNotMatch" in errors[0]
+    assert len(result.stderr.splitlines()) <= 2, result.stderr
+
+
+def test_make_up_twice_does_no_harm():
+    before = {name: (ROOT / f".local/run/{name}.pid").read_text() for name in ("minio", "trino")}
+    first, second = run(["make", "up"]), run(["make", "up"])
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    after = {name: (ROOT / f".local/run/{name}.pid").read_text() for name in ("minio", "trino")}
+    assert after == before  # nothing restarted
+    status = run(["make", "status"])
+    assert status.returncode == 0 and status.stdout.count("running") == 2
+
+
+def test_make_sql_runs_as_the_chosen_identity_and_fails_loudly():
+    ok = run(["make", "sql", "Q=SELECT current_user", "TRINO_USER=analyst"])
+    assert ok.returncode == 0, ok.stderr
+    assert "analyst" in ok.stdout
+
+    failed = run(["make", "sql", "Q=SELECT * FROM delta.ops.no_such_table"])
+    assert failed.returncode != 0
+    assert "does not exist" in failed.stderr
