@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import sys
 from pathlib import Path
@@ -28,6 +29,8 @@ def jvm_launch_conf(settings: Settings) -> dict[str, str]:
         "spark.driver.memory": settings.spark_driver_memory,
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}",
         "spark.jars.ivy": settings.ivy_cache,
+        # Python workers run in this interpreter's environment (the project venv).
+        "spark.pyspark.python": sys.executable,
     }
     classpath = resolved_classpath_file(settings)
     if settings.spark_master.startswith("local"):
@@ -101,6 +104,9 @@ def session_conf(settings: Settings) -> dict[str, str]:
 
 
 def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
+    # PySpark takes its workers' interpreter from this variable only (not from conf):
+    # point it at the project venv unless the caller chose one.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.master(settings.spark_master).appName(app_name)
     for key, value in {**jvm_launch_conf(settings), **session_conf(settings)}.items():
         builder = builder.config(key, value)

@@ -1,0 +1,323 @@
+"""Data contracts: one YAML file per (event_type, schema_version) under models/contracts.
+
+This module loads and checks the files themselves; a broken contract fails fast with
+the file and the field named. Turning contracts into Spark columns is
+jobs/validation.py's job.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from jobs.errors import LakehouseError
+from jobs.settings import PROJECT_ROOT
+
+CONTRACTS_DIR = PROJECT_ROOT / "models" / "contracts"
+
+SIMPLE_TYPES = {"integer", "long", "double", "boolean", "string", "timestamp", "uint256"}
+DECIMAL_TYPE = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
+VERSION = re.compile(r"^\d+-\d+-\d+$")
+COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+COMPARE_OPS = {"<", "<=", ">", ">=", "==", "!="}
+NUMERIC_TYPES = {"integer", "long", "double"}
+
+_FIELD_KEYS = {"name", "column", "type", "nullable", "format", "timezone", "min", "max",
+               "enum", "pattern", "max_length", "description"}
+_CONTRACT_KEYS = {"event_type", "schema_version", "description", "target_table", "business_key",
+                  "business_date", "fields", "rules", "upcast", "latest_by"}
+
+
+class ContractError(LakehouseError):
+    pass
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str  # as in the payload
+    column: str  # conformed silver column
+    type: str
+    nullable: bool
+    format: str | None = None
+    timezone: str | None = None
+    min: float | None = None
+    max: float | None = None
+    enum: tuple | None = None
+    pattern: str | None = None
+    max_length: int | None = None
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in NUMERIC_TYPES or self.type.startswith("decimal")
+
+
+@dataclass(frozen=True)
+class CompareRule:
+    code: str
+    description: str
+    left: str
+    op: str
+    right: str
+
+    @property
+    def columns(self) -> list[str]:
+        return [self.left, self.right]
+
+
+@dataclass(frozen=True)
+class SumRule:
+    code: str
+    description: str
+    total: str
+    parts: tuple[str, ...]
+    tolerance: float
+
+    @property
+    def columns(self) -> list[str]:
+        return [self.total, *self.parts]
+
+
+@dataclass(frozen=True)
+class Contract:
+    event_type: str
+    schema_version: str
+    description: str
+    target_table: str
+    business_key: tuple[str, ...]
+    business_date: str
+    fields: tuple[FieldSpec, ...]
+    rules: tuple[CompareRule | SumRule, ...] = ()
+    upcast_to: str | None = None
+    upcast_set: dict[str, Any] = field(default_factory=dict)
+    latest_by: str | None = None
+    source: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.event_type}/{self.schema_version}"
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.column for f in self.fields]
+
+    def field(self, column: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.column == column:
+                return spec
+        raise KeyError(column)
+
+
+@dataclass(frozen=True)
+class ContractRegistry:
+    contracts: tuple[Contract, ...]
+
+    def get(self, event_type: str, schema_version: str) -> Contract | None:
+        for contract in self.contracts:
+            if (contract.event_type, contract.schema_version) == (event_type, schema_version):
+                return contract
+        return None
+
+    @property
+    def event_types(self) -> list[str]:
+        return sorted({c.event_type for c in self.contracts})
+
+    def current(self, event_type: str) -> Contract:
+        """The version every other version of the event type upcasts to."""
+        (current,) = [c for c in self.contracts if c.event_type == event_type and c.upcast_to is None]
+        return current
+
+    def versions(self, event_type: str) -> list[Contract]:
+        return [c for c in self.contracts if c.event_type == event_type]
+
+    @property
+    def target_tables(self) -> dict[str, str]:
+        """silver table -> event type."""
+        return {self.current(t).target_table: t for t in self.event_types}
+
+
+def load_contracts(directory: Path = CONTRACTS_DIR) -> ContractRegistry:
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise ContractError(f"{directory}: no contract files (*.yaml)")
+    contracts = tuple(parse_contract_file(path) for path in files)
+    registry = ContractRegistry(contracts)
+    check_registry(registry)
+    return registry
+
+
+def parse_contract_file(path: Path) -> Contract:
+    where = _relative(path)
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{where}: not valid YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise ContractError(f"{where}: expected a mapping at the top level")
+    return parse_contract(document, where)
+
+
+def parse_contract(document: dict, where: str) -> Contract:
+    unknown = set(document) - _CONTRACT_KEYS
+    if unknown:
+        raise ContractError(f"{where}: unknown key(s) {sorted(unknown)}")
+    for key in ("event_type", "schema_version", "target_table", "business_key", "business_date", "fields"):
+        if key not in document:
+            raise ContractError(f"{where}: missing required key '{key}'")
+    if not VERSION.match(str(document["schema_version"])):
+        raise ContractError(f"{where}: schema_version must look like MODEL-REVISION-ADDITION (1-0-0)")
+    if not re.match(r"^silver\.[a-z_]+$", str(document["target_table"])):
+        raise ContractError(f"{where}: target_table must be silver.<name>")
+
+    fields = tuple(parse_field(raw, where) for raw in document["fields"] or [])
+    if not fields:
+        raise ContractError(f"{where}: a contract needs at least one field")
+    columns = [f.column for f in fields]
+    for name in {c for c in columns if columns.count(c) > 1}:
+        raise ContractError(f"{where}: column '{name}' is defined twice")
+    names = [f.name for f in fields]
+    for name in {n for n in names if names.count(n) > 1}:
+        raise ContractError(f"{where}: field '{name}' is defined twice")
+
+    def known_column(column: str, what: str) -> str:
+        if column not in columns:
+            raise ContractError(f"{where}: {what} names unknown column '{column}'")
+        return column
+
+    business_key = tuple(known_column(c, "business_key") for c in document["business_key"])
+    business_date = known_column(document["business_date"], "business_date")
+    if next(f for f in fields if f.column == business_date).type != "timestamp":
+        raise ContractError(f"{where}: business_date '{business_date}' must be a timestamp field")
+    latest_by = document.get("latest_by")
+    if latest_by is not None:
+        known_column(latest_by, "latest_by")
+
+    rules = tuple(parse_rule(raw, where) for raw in document.get("rules") or [])
+    for rule in rules:
+        for column in rule.columns:
+            known_column(column, f"rule '{rule.code}'")
+
+    upcast = document.get("upcast") or {}
+    upcast_to = upcast.get("to")
+    if upcast and (upcast_to is None or not VERSION.match(str(upcast_to))):
+        raise ContractError(f"{where}: upcast needs 'to: <schema_version>'")
+
+    return Contract(
+        event_type=str(document["event_type"]),
+        schema_version=str(document["schema_version"]),
+        description=str(document.get("description", "")),
+        target_table=str(document["target_table"]),
+        business_key=business_key,
+        business_date=business_date,
+        fields=fields,
+        rules=rules,
+        upcast_to=str(upcast_to) if upcast_to else None,
+        upcast_set=dict(upcast.get("set") or {}),
+        latest_by=latest_by,
+        source=where,
+    )
+
+
+def parse_field(raw: Any, where: str) -> FieldSpec:
+    if not isinstance(raw, dict) or "name" not in raw:
+        raise ContractError(f"{where}: every field needs a 'name' ({raw!r})")
+    name = raw["name"]
+    here = f"{where}: field '{name}'"
+    unknown = set(raw) - _FIELD_KEYS
+    if unknown:
+        raise ContractError(f"{here}: unknown key(s) {sorted(unknown)}")
+    for key in ("column", "type", "nullable"):
+        if key not in raw:
+            raise ContractError(f"{here}: missing '{key}'")
+    type_ = str(raw["type"])
+    decimal = DECIMAL_TYPE.match(type_)
+    if type_ not in SIMPLE_TYPES and not decimal:
+        raise ContractError(f"{here}: unknown type '{type_}' (one of {sorted(SIMPLE_TYPES)} or decimal(p,s))")
+    if decimal and not (0 < int(decimal[1]) <= 38 and int(decimal[2]) <= int(decimal[1])):
+        raise ContractError(f"{here}: decimal precision must be 1..38 and scale <= precision")
+    if not COLUMN_NAME.match(str(raw["column"])):
+        raise ContractError(f"{here}: column '{raw['column']}' is not snake_case")
+    if not isinstance(raw["nullable"], bool):
+        raise ContractError(f"{here}: nullable must be true or false")
+    if type_ == "timestamp" and not raw.get("format"):
+        raise ContractError(f"{here}: a timestamp needs a 'format'")
+    numeric = type_ in NUMERIC_TYPES or bool(decimal)
+    for bound in ("min", "max"):
+        if bound in raw and (not numeric or not isinstance(raw[bound], (int, float))):
+            raise ContractError(f"{here}: '{bound}' needs a numeric field and a number")
+    if "pattern" in raw:
+        try:
+            re.compile(raw["pattern"])
+        except re.error as exc:
+            raise ContractError(f"{here}: pattern does not compile: {exc}") from None
+    if "enum" in raw and not (isinstance(raw["enum"], list) and raw["enum"]):
+        raise ContractError(f"{here}: enum must be a non-empty list")
+    return FieldSpec(
+        name=str(name),
+        column=str(raw["column"]),
+        type=type_,
+        nullable=raw["nullable"],
+        format=raw.get("format"),
+        timezone=raw.get("timezone"),
+        min=raw.get("min"),
+        max=raw.get("max"),
+        enum=tuple(raw["enum"]) if "enum" in raw else None,
+        pattern=raw.get("pattern"),
+        max_length=raw.get("max_length"),
+    )
+
+
+def parse_rule(raw: Any, where: str) -> CompareRule | SumRule:
+    if not isinstance(raw, dict) or "code" not in raw:
+        raise ContractError(f"{where}: every rule needs a 'code' ({raw!r})")
+    code, here = str(raw["code"]), f"{where}: rule '{raw['code']}'"
+    if not COLUMN_NAME.match(code):
+        raise ContractError(f"{here}: code must be snake_case")
+    description = str(raw.get("description", ""))
+    if "compare" in raw:
+        spec = raw["compare"]
+        if set(spec) != {"left", "op", "right"} or spec["op"] not in COMPARE_OPS:
+            raise ContractError(f"{here}: compare needs left, op (one of {sorted(COMPARE_OPS)}), right")
+        return CompareRule(code, description, spec["left"], spec["op"], spec["right"])
+    if "sum_equals" in raw:
+        spec = raw["sum_equals"]
+        if not {"total", "parts"} <= set(spec):
+            raise ContractError(f"{here}: sum_equals needs total and parts")
+        return SumRule(code, description, spec["total"], tuple(spec["parts"]), float(spec.get("tolerance", 0)))
+    raise ContractError(f"{here}: a rule is either 'compare' or 'sum_equals'")
+
+
+def check_registry(registry: ContractRegistry) -> None:
+    """Rules across files: one current version per event type, upcasts that land."""
+    for event_type in registry.event_types:
+        versions = registry.versions(event_type)
+        current = [c for c in versions if c.upcast_to is None]
+        if len(current) != 1:
+            raise ContractError(
+                f"{event_type}: exactly one version must have no 'upcast' (the current one); "
+                f"found {[c.source for c in current]}"
+            )
+        (head,) = current
+        for contract in versions:
+            if contract is head:
+                continue
+            if contract.upcast_to != head.schema_version:
+                raise ContractError(f"{contract.source}: upcast.to must be the current version {head.schema_version}")
+            if contract.target_table != head.target_table:
+                raise ContractError(f"{contract.source}: target_table differs from {head.source}")
+            missing = set(head.columns) - set(contract.columns) - set(contract.upcast_set)
+            if missing:
+                raise ContractError(f"{contract.source}: upcast must set the columns {sorted(missing)}")
+            for column in contract.upcast_set:
+                if column not in head.columns:
+                    raise ContractError(f"{contract.source}: upcast sets unknown column '{column}'")
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,150 @@
+"""The defects real enriched-event files contain, and the reason each must be quarantined with.
+
+A defect turns a valid envelope into a bad line. Each returns the line's bytes and
+the reason code the pipeline must give it (None: the line is valid, e.g. a replay).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, fields
+
+MAX_LINE_BYTES = 1024 * 1024  # longer lines are quarantined unparsed as oversize_line
+
+
+@dataclass(frozen=True)
+class DefectRates:
+    """Share of lines per defect, plus per-day counts of the costly file-level ones."""
+
+    exact_replay: float = 0.01  # same root_id again (valid: a duplicate)
+    resend: float = 0.005  # same business content, new root_id (valid: a duplicate)
+    late: float = 0.01  # business date 1..max_late_days before the folder's (valid)
+    unknown_event_type: float = 0.001
+    unknown_schema_version: float = 0.001
+    non_json: float = 0.0005
+    truncated_line: float = 0.0005
+    wrong_type: float = 0.001
+    missing_envelope_field: float = 0.001
+    missing_payload_field: float = 0.001
+    rule_violation: float = 0.002
+    invalid_utf8: float = 0.0003
+    oversize_lines: int = 1  # per day: each is > 1 MiB
+    empty_files: int = 1  # per day
+    truncated_gzip_files: int = 1  # per day: a gzip member cut short
+    max_late_days: int = 3
+
+    LINE_DEFECTS = (
+        "unknown_event_type", "unknown_schema_version", "non_json", "truncated_line",
+        "wrong_type", "missing_envelope_field", "missing_payload_field", "rule_violation",
+        "invalid_utf8",
+    )
+    VALID_VARIANTS = ("exact_replay", "resend", "late")
+
+    @classmethod
+    def none(cls) -> "DefectRates":
+        zero = {f.name: 0 for f in fields(cls) if f.name != "max_late_days"}
+        return cls(**zero)
+
+    def scaled(self, factor: float) -> "DefectRates":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in (*self.LINE_DEFECTS, *self.VALID_VARIANTS):
+            values[name] = min(values[name] * factor, 0.2)
+        return DefectRates(**values)
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+ENVELOPE_FIELDS = ("event_type", "schema_version", "payload", "collector_tstamp",
+                   "root_id", "collector_id", "enriched_tstamp")
+
+# Numeric payload fields that a broken producer sends as text, per event type.
+WRONG_TYPE_FIELDS = {
+    "YellowTaxiTripRecords": ("passenger_count", "trip_distance", "PULocationID", "fare_amount"),
+    "EthereumTokenTransfer": ("log_index", "block_number", "value"),
+    "EthereumToken": ("decimals", "block_number"),
+}
+REQUIRED_PAYLOAD_FIELDS = {
+    "YellowTaxiTripRecords": ("VendorID", "tpep_pickup_datetime", "PULocationID", "total_amount"),
+    "EthereumTokenTransfer": ("transaction_hash", "log_index", "token_address", "block_timestamp"),
+    "EthereumToken": ("address", "block_number"),
+}
+NON_JSON_LINES = (
+    "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+    "ERROR collector: upstream timed out after 30000 ms",
+    "event_type,schema_version,payload",
+    "\x00\x00\x00\x00",
+)
+
+
+def dumps(envelope: dict) -> str:
+    return json.dumps(envelope, separators=(",", ":"))
+
+
+def _break_rule(rng: random.Random, event_type: str, payload: dict) -> str:
+    """Violate exactly one contract rule; returns its reason code."""
+    if event_type == "YellowTaxiTripRecords":
+        choice = rng.randrange(4)
+        if choice == 0:
+            payload["tpep_dropoff_datetime"], payload["tpep_pickup_datetime"] = (
+                payload["tpep_pickup_datetime"], payload["tpep_dropoff_datetime"])
+            if payload["tpep_dropoff_datetime"] == payload["tpep_pickup_datetime"]:
+                payload["tpep_pickup_datetime"] = payload["tpep_pickup_datetime"][:-1] + "9"
+            return "rule:dropoff_before_pickup"
+        if choice == 1:
+            payload["total_amount"] = round(payload["total_amount"] + 5.0, 2)
+            return "rule:total_mismatch"
+        if choice == 2:
+            payload["PULocationID"] = 999
+            return "rule:pu_location_id_range"
+        payload["VendorID"] = 3
+        return "rule:vendor_id_enum"
+    if event_type == "EthereumTokenTransfer":
+        if rng.random() < 0.5:
+            payload["token_address"] = payload["token_address"][:-2]
+            return "rule:token_address_pattern"
+        payload["log_index"] = -1
+        return "rule:log_index_range"
+    payload["decimals"] = 300
+    return "rule:decimals_range"
+
+
+def make_defect(rng: random.Random, kind: str, envelope: dict) -> tuple[bytes, str]:
+    """Turn a valid envelope (a fresh copy, free to change) into a bad line."""
+    event_type = envelope["event_type"]
+    payload = envelope["payload"]
+    if kind == "unknown_event_type":
+        envelope["event_type"] = rng.choice(("BitcoinBlock", "GreenTaxiTripRecords", "yellowtaxitriprecords"))
+        return dumps(envelope).encode(), "unknown_event_type"
+    if kind == "unknown_schema_version":
+        envelope["schema_version"] = rng.choice(("2-0-0", "1-9-0", "0-0-1"))
+        return dumps(envelope).encode(), "unknown_schema_version"
+    if kind == "non_json":
+        return rng.choice(NON_JSON_LINES).encode(), "malformed_json"
+    if kind == "truncated_line":
+        text = dumps(envelope)
+        return text[: rng.randint(1, len(text) - 2)].encode(), "malformed_json"
+    if kind == "wrong_type":
+        name = rng.choice(WRONG_TYPE_FIELDS[event_type])
+        payload[name] = rng.choice(("n/a", "two", "latest", "0x1f", "")) if name != "value" else "0x1f"
+        return dumps(envelope).encode(), f"wrong_type:payload.{name}"
+    if kind == "missing_envelope_field":
+        name = rng.choice(ENVELOPE_FIELDS)
+        del envelope[name]
+        return dumps(envelope).encode(), f"missing_field:{name}"
+    if kind == "missing_payload_field":
+        name = rng.choice(REQUIRED_PAYLOAD_FIELDS[event_type])
+        del payload[name]
+        return dumps(envelope).encode(), f"missing_field:payload.{name}"
+    if kind == "rule_violation":
+        reason = _break_rule(rng, event_type, payload)
+        return dumps(envelope).encode(), reason
+    if kind == "invalid_utf8":
+        text = dumps(envelope).encode()
+        cut = text.index(b'"collector_id":"') + len(b'"collector_id":"')
+        return text[:cut] + b"\xff\xfe\xc3" + text[cut:], "invalid_utf8"
+    if kind == "oversize_line":
+        payload["debug_blob"] = "x" * (MAX_LINE_BYTES + rng.randint(1, 4096))
+        return dumps(envelope).encode(), "oversize_line"
+    raise ValueError(f"unknown defect {kind!r}")

@@ -1,0 +1,390 @@
+"""Write one day of enriched-event files, with defects, and the ground truth beside them.
+
+Layout (DESIGN.md §2): event_date=YYYY-MM-DD/hour=HH/<collector_id>-<sequence>.jsonl.gz
+Ground truth: _truth/event_date=YYYY-MM-DD/{manifest.json, keys/<table>.tsv.gz,
+quarantine.tsv.gz}.
+
+Each file is generated from its own seeded random stream, so files are independent
+units of work (a process pool writes them in parallel) and the same seed gives
+byte-identical files. Memory is bounded by one file per worker.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import logging
+import os
+import random
+import tempfile
+import time
+import uuid
+import zlib
+from collections import Counter, deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+from jobs.generator import payloads
+from jobs.generator.defects import DefectRates, dumps, make_defect
+from jobs.generator.sinks import Sink
+
+log = logging.getLogger("generate")
+
+EVENT_TABLES = {
+    "YellowTaxiTripRecords": "silver.taxi_trips",
+    "EthereumTokenTransfer": "silver.token_transfers",
+    "EthereumToken": "silver.tokens",
+}
+# One day of token transfers dominates; ~100k taxi trips per 1.3M events.
+DEFAULT_MIX = {"EthereumTokenTransfer": 0.915, "YellowTaxiTripRecords": 0.077, "EthereumToken": 0.008}
+# Share of a day's events per UTC hour: quiet nights, busy afternoons.
+HOURLY_PROFILE = (3, 2, 2, 2, 2, 3, 4, 5, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 5, 5, 4, 4, 3, 3)
+TRUTH_PREFIX = "_truth"
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    day: date
+    events: int
+    seed: int = 42
+    collectors: int = 3
+    max_events_per_file: int = 25_000
+    taxi_old_version_share: float = 0.2  # producers still on YellowTaxiTripRecords 1-0-0
+    mix: dict = field(default_factory=lambda: dict(DEFAULT_MIX))
+    rates: DefectRates = field(default_factory=DefectRates)
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    key: str  # object key / relative path
+    hour: int
+    collector_id: str
+    events: int
+    kind: str = "events"  # events | empty | truncated_gzip
+
+
+@dataclass
+class FileResult:
+    key: str
+    kind: str
+    lines: int
+    bytes: int
+    categories: Counter
+    keys_by_table: dict  # table -> list of "business_date\tkey[\textra]"
+    quarantine: list  # "line_number\tcategory\treason"
+
+
+def plan_files(config: GeneratorConfig) -> list[FilePlan]:
+    """Which files the day has and how many events each holds (deterministic)."""
+    rng = random.Random(f"{config.seed}:{config.day}:plan")
+    total_weight = sum(HOURLY_PROFILE)
+    plans: list[FilePlan] = []
+    remaining = config.events
+    for hour, weight in enumerate(HOURLY_PROFILE):
+        in_hour = remaining if hour == 23 else round(config.events * weight / total_weight)
+        remaining -= in_hour
+        for c in range(config.collectors):
+            per_collector = in_hour // config.collectors + (1 if c < in_hour % config.collectors else 0)
+            collector_id = f"collector-{c + 1}"
+            sequence = 0
+            while per_collector > 0:
+                n = min(per_collector, config.max_events_per_file)
+                plans.append(FilePlan(file_key(config.day, hour, collector_id, sequence), hour, collector_id, n))
+                per_collector -= n
+                sequence += 1
+    for kind, count in (("empty", config.rates.empty_files),
+                        ("truncated_gzip", config.rates.truncated_gzip_files)):
+        for i in range(count):
+            hour, collector = rng.randrange(24), f"collector-{rng.randrange(config.collectors) + 1}"
+            sequence = 900 + len([p for p in plans if p.kind != "events"])
+            plans.append(FilePlan(file_key(config.day, hour, collector, sequence), hour, collector,
+                                  0 if kind == "empty" else 40, kind))
+    return plans
+
+
+def file_key(day: date, hour: int, collector_id: str, sequence: int) -> str:
+    return f"event_date={day.isoformat()}/hour={hour:02d}/{collector_id}-{sequence:05d}.jsonl.gz"
+
+
+def deterministic_gzip(data: bytes) -> bytes:
+    """gzip with mtime 0 and no file name: the same bytes for the same input."""
+    return gzip.compress(data, compresslevel=3, mtime=0)
+
+
+class EventFactory:
+    """Builds the valid envelopes of one file, in collector-time order."""
+
+    def __init__(self, config: GeneratorConfig, plan: FilePlan, rng: random.Random):
+        self.config, self.plan, self.rng = config, plan, rng
+        day_start = datetime.combine(config.day, datetime.min.time(), tzinfo=timezone.utc)
+        self.hour_start = day_start + timedelta(hours=plan.hour)
+        self.types = list(config.mix)
+        self.cum_weights = []
+        total = 0.0
+        for t in self.types:
+            total += config.mix[t]
+            self.cum_weights.append(total)
+        self.pending_transfers: deque = deque()
+
+    def envelope(self, index: int, late_days: int = 0) -> dict:
+        rng, config = self.rng, self.config
+        collected = self.hour_start + timedelta(seconds=3600 * index / max(self.plan.events, 1))
+        event_type = rng.choices(self.types, cum_weights=self.cum_weights)[0]
+        business_time = collected - timedelta(seconds=rng.randint(5, 300), days=late_days)
+        version = "1-0-0"
+        if event_type == "YellowTaxiTripRecords":
+            with_fee = rng.random() >= config.taxi_old_version_share
+            version = "1-1-0" if with_fee else "1-0-0"
+            payload = payloads.taxi_trip(rng, business_time, with_fee)
+        elif event_type == "EthereumTokenTransfer":
+            payload = self.next_transfer(business_time, late_days)
+        else:
+            index_ = payloads.skewed_index(rng, payloads.TOKEN_POOL_SIZE, skew=2.0)
+            payload = payloads.token_state(config.seed, index_, business_time)
+        enriched = collected + timedelta(seconds=rng.randint(1, 20))
+        return {
+            "event_type": event_type,
+            "schema_version": version,
+            "payload": payload,
+            "collector_tstamp": collected.strftime("%Y-%m-%d %H:%M:%S %z"),
+            "root_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "collector_id": self.plan.collector_id,
+            "enriched_tstamp": enriched.strftime("%Y-%m-%d %H:%M:%S %z"),
+        }
+
+    def next_transfer(self, moment: datetime, late_days: int) -> dict:
+        # Several transfers share a transaction; a late one opens its own transaction.
+        if late_days or not self.pending_transfers:
+            tx = payloads.new_transaction(self.rng, self.config.seed, moment)
+            positions = range(1 if late_days else tx.transfers)
+            self.pending_transfers.extend((tx, p) for p in positions)
+        tx, position = self.pending_transfers.popleft()
+        return payloads.token_transfer(self.rng, self.config.seed, tx, position)
+
+
+def truth_record(envelope: dict) -> tuple[str, str]:
+    """(table, 'business_date<TAB>business_key[<TAB>latest block]') of a valid event."""
+    event_type, payload = envelope["event_type"], envelope["payload"]
+    if event_type == "YellowTaxiTripRecords":
+        return EVENT_TABLES[event_type], f"{payloads.taxi_business_date(payload)}\t{payloads.taxi_business_key(payload)}"
+    if event_type == "EthereumTokenTransfer":
+        return EVENT_TABLES[event_type], f"{payloads.chain_business_date(payload)}\t{payloads.transfer_business_key(payload)}"
+    return EVENT_TABLES[event_type], (
+        f"{payloads.chain_business_date(payload)}\t{payload['address']}\t{payload['block_number']}"
+    )
+
+
+def pick_category(rng: random.Random, rates: DefectRates, has_recent: bool) -> str:
+    roll = rng.random()
+    for name in (*DefectRates.VALID_VARIANTS, *DefectRates.LINE_DEFECTS):
+        roll -= getattr(rates, name)
+        if roll < 0:
+            if name in ("exact_replay", "resend") and not has_recent:
+                return "valid"
+            return name
+    return "valid"
+
+
+def generate_file(config: GeneratorConfig, plan: FilePlan, oversize_indices: frozenset) -> tuple[FileResult, bytes]:
+    rng = random.Random(f"{config.seed}:{plan.key}")
+    factory = EventFactory(config, plan, rng)
+    out = io.BytesIO()
+    categories: Counter = Counter()
+    keys: dict[str, list[str]] = {}
+    quarantine: list[str] = []
+    recent: deque = deque(maxlen=256)  # (line bytes, envelope) of valid events
+    rates = config.rates
+    lines = plan.events
+    if plan.kind == "empty":
+        lines = 0
+
+    for index in range(lines):
+        line_number = index + 1
+        category = "oversize_line" if index in oversize_indices else pick_category(rng, rates, bool(recent))
+        if category == "exact_replay":
+            line, _ = rng.choice(recent)
+        elif category == "resend":
+            _, original = rng.choice(recent)
+            envelope = factory.envelope(index)  # a fresh envelope for its times and id...
+            envelope["event_type"], envelope["schema_version"] = original["event_type"], original["schema_version"]
+            envelope["payload"] = original["payload"]  # ...carrying the same business content
+            line = dumps(envelope).encode()
+        elif category in ("valid", "late"):
+            late_days = rng.randint(1, rates.max_late_days) if category == "late" else 0
+            envelope = factory.envelope(index, late_days)
+            line = dumps(envelope).encode()
+            if plan.kind == "events":
+                table, record = truth_record(envelope)
+                keys.setdefault(table, []).append(record)
+                recent.append((line, envelope))
+        else:
+            envelope = factory.envelope(index)
+            line, reason = make_defect(rng, category, envelope)
+            quarantine.append(f"{line_number}\t{category}\t{reason}")
+        categories[category] += 1
+        out.write(line)
+        out.write(b"\n")
+
+    data = deterministic_gzip(out.getvalue())
+    if plan.kind == "truncated_gzip":
+        # Cut inside the deflate stream: no line of this file can be trusted.
+        data = data[: len(data) * 2 // 3]
+        categories = Counter({"in_truncated_gzip": lines})
+        keys, quarantine = {}, [f"0\ttruncated_gzip\tcorrupt_file"]
+    return FileResult(plan.key, plan.kind, lines, len(data), categories, keys, quarantine), data
+
+
+def _generate_and_write(args) -> FileResult:
+    config, plan, oversize_indices, sink = args
+    result, data = generate_file(config, plan, oversize_indices)
+    sink.write(plan.key, data)
+    return result
+
+
+def generate_day(config: GeneratorConfig, sink: Sink, workers: int | None = None) -> dict:
+    """Generate one day into the sink; returns the manifest (also written beside the data)."""
+    started = time.monotonic()
+    plans = plan_files(config)
+    rng = random.Random(f"{config.seed}:{config.day}:oversize")
+    event_plans = [p for p in plans if p.kind == "events"]
+    oversize: dict[str, set] = {}
+    for _ in range(config.rates.oversize_lines if event_plans else 0):
+        plan = rng.choice(event_plans)
+        oversize.setdefault(plan.key, set()).add(rng.randrange(plan.events))
+
+    jobs = [(config, plan, frozenset(oversize.get(plan.key, ())), sink) for plan in plans]
+    workers = workers or min(os.cpu_count() or 1, 8)
+    last_report = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="lakehouse-truth-") as scratch, \
+            TruthWriter(Path(scratch)) as truth, \
+            ProcessPoolExecutor(max_workers=workers) as pool:
+        # pool.map keeps file order: the truth files come out the same for a seed.
+        for done, result in enumerate(pool.map(_generate_and_write, jobs, chunksize=1), start=1):
+            truth.add(result)
+            if time.monotonic() - last_report > 5 or done == len(jobs):
+                elapsed = time.monotonic() - started
+                log.info("%s: %d/%d files, %d/%d events, %.0f events/s", config.day, done, len(jobs),
+                         truth.lines_total, config.events, truth.lines_total / max(elapsed, 1e-9))
+                last_report = time.monotonic()
+        manifest = truth.manifest(config, time.monotonic() - started)
+        truth.close()
+        prefix = f"{TRUTH_PREFIX}/event_date={config.day.isoformat()}"
+        for name, path in truth.files().items():
+            sink.write_file(f"{prefix}/{name}", path)
+        sink.write(f"{prefix}/manifest.json", (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    return manifest
+
+
+class TruthWriter:
+    """Streams the ground truth to gzip files as file results arrive: memory stays
+    bounded by the small sets that need deduplicating (taxi keys, token states).
+
+    Transfer keys are unique by construction (random 256-bit transaction hashes), and
+    replays and re-sends never add keys, so they are written as they come."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.keys = {table: self._open(f"keys/{table}.tsv.gz") for table in EVENT_TABLES.values()}
+        self.quarantine = self._open("quarantine.tsv.gz")
+        self.taxi_seen: set[str] = set()
+        self.token_latest: dict[str, tuple[int, str]] = {}
+        self.rows: Counter = Counter()
+        self.by_date: dict[str, Counter] = {table: Counter() for table in EVENT_TABLES.values()}
+        self.categories: Counter = Counter()
+        self.reasons: Counter = Counter()
+        self.file_kinds: Counter = Counter()
+        self.lines_total = self.lines_readable = self.bytes = 0
+
+    def _open(self, name: str) -> gzip.GzipFile:
+        path = self.directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return gzip.GzipFile(filename="", mode="wb", fileobj=path.open("wb"), mtime=0, compresslevel=3)
+
+    def __enter__(self) -> "TruthWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def add(self, result: FileResult) -> None:
+        self.file_kinds[result.kind] += 1
+        self.categories.update(result.categories)
+        self.lines_total += result.lines
+        self.lines_readable += 0 if result.kind == "truncated_gzip" else result.lines
+        self.bytes += result.bytes
+        for row in result.quarantine:
+            self.reasons[row.rsplit("\t", 1)[1]] += 1
+            self.quarantine.write(f"{result.key}\t{row}\n".encode())
+        for table, records in result.keys_by_table.items():
+            if table == "silver.tokens":
+                for record in records:
+                    day, address, block = record.split("\t")
+                    if address not in self.token_latest or int(block) > self.token_latest[address][0]:
+                        self.token_latest[address] = (int(block), day)
+                continue
+            for record in records:
+                if table == "silver.taxi_trips":
+                    if record in self.taxi_seen:
+                        continue
+                    self.taxi_seen.add(record)
+                self.keys[table].write(f"{record}\n".encode())
+                self.rows[table] += 1
+                self.by_date[table][record.split("\t", 1)[0]] += 1
+
+    def close(self) -> None:
+        if self.token_latest and not self.keys["silver.tokens"].closed:
+            for address, (block, day) in sorted(self.token_latest.items()):
+                self.keys["silver.tokens"].write(f"{day}\t{address}\t{block}\n".encode())
+                self.rows["silver.tokens"] += 1
+                self.by_date["silver.tokens"][day] += 1
+        for handle in (*self.keys.values(), self.quarantine):
+            if not handle.closed:
+                raw = handle.fileobj
+                handle.close()
+                raw.close()
+
+    def files(self) -> dict[str, Path]:
+        return {str(p.relative_to(self.directory)): p for p in sorted(self.directory.rglob("*.gz"))}
+
+    def manifest(self, config: GeneratorConfig, seconds: float) -> dict:
+        self.close()
+        c = self.categories
+        unparseable = sum(c[k] for k in ("non_json", "truncated_line", "invalid_utf8", "oversize_line"))
+        return {
+            "generator": {
+                "day": config.day.isoformat(), "events": config.events, "seed": config.seed,
+                "collectors": config.collectors, "mix": config.mix, "rates": config.rates.as_dict(),
+                "taxi_old_version_share": config.taxi_old_version_share, "seconds": round(seconds, 2),
+            },
+            "files": {"total": sum(self.file_kinds.values()), "empty": self.file_kinds["empty"],
+                      "truncated_gzip": self.file_kinds["truncated_gzip"], "bytes": self.bytes},
+            "lines": {"total": self.lines_total, "readable": self.lines_readable,
+                      "by_category": dict(sorted(c.items()))},
+            "expected": {
+                "lines_read": self.lines_readable,
+                "unparseable": unparseable,
+                "valid": sum(c[k] for k in ("valid", "late", "exact_replay", "resend")),
+                "duplicates_in_window": c["exact_replay"] + c["resend"],
+                "quarantine_by_reason": dict(sorted(self.reasons.items())),
+                "silver": {
+                    table: {"rows": self.rows[table], "keys_file": f"keys/{table}.tsv.gz",
+                            "by_business_date": dict(sorted(self.by_date[table].items()))}
+                    for table in EVENT_TABLES.values()
+                },
+            },
+        }
+
+
+def read_lines(data: bytes) -> Iterator[bytes]:
+    """Decompress a generated file (helper for checks; raises on a truncated member)."""
+    yield from zlib.decompress(data, wbits=31).splitlines()
+
+
+def config_summary(config: GeneratorConfig) -> dict:
+    summary = asdict(config)
+    summary["day"] = config.day.isoformat()
+    return summary
