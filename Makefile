@@ -18,7 +18,7 @@ TRINO_USER ?= pipeline
 TRINO_CLI = java -Dorg.jline.terminal.dumb=true -jar $${LAKEHOUSE_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/lakehouse}/trino/trino-cli-$(TRINO_VERSION)-executable.jar \
 	--server http://127.0.0.1:$(TRINO_PORT) --user $(TRINO_USER) --catalog delta
 
-.PHONY: help setup up down status demo test sql trino-cli
+.PHONY: help setup up down status demo test sql trino-cli generate
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -42,6 +42,12 @@ test: setup  ## the whole test suite against the real servers (starts and stops 
 	@if bash scripts/stack.sh is-up; then started=no; else started=yes; fi; \
 	bash scripts/stack.sh up && $(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$started = yes ]; then bash scripts/stack.sh down; fi; exit $$rc
+
+DATE ?= $(shell date -u -d yesterday +%F)
+EVENTS ?= 1300000
+SEED ?= 42
+generate: up  ## write a day of enriched events to MinIO: make generate DATE=YYYY-MM-DD EVENTS=N SEED=S
+	@$(LAKEHOUSE) generate --date $(DATE) --events $(EVENTS) --seed $(SEED)
 
 sql: up  ## run one statement on Trino: make sql Q="SELECT 1" [TRINO_USER=analyst]
 	@test -n "$(Q)" || { echo 'usage: make sql Q="SELECT ..." [TRINO_USER=name]' >&2; exit 2; }

@@ -6,6 +6,7 @@ import argparse
 import os
 import subprocess
 import sys
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -55,12 +56,53 @@ def smoke(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def generate(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.generator.defects import DefectRates
+    from jobs.generator.generate import GeneratorConfig, generate_day
+    from jobs.generator.sinks import LocalDirectory, ObjectStoreBucket
+
+    if args.out:
+        sink = LocalDirectory(Path(args.out))
+    else:
+        check_endpoints(settings, buckets=[settings.raw_bucket], trino=False)
+        sink = ObjectStoreBucket(settings.s3_endpoint, settings.s3_region, settings.loader_s3_access_key,
+                                 settings.loader_s3_secret_key, settings.raw_bucket)
+    rates = DefectRates.none() if args.no_defects else DefectRates().scaled(args.defect_scale)
+    for offset in range(args.days):
+        day = args.date + timedelta(days=offset)
+        config = GeneratorConfig(day=day, events=args.events, seed=args.seed, rates=rates)
+        manifest = generate_day(config, sink)
+        expected = manifest["expected"]
+        print(
+            f"{day}: {manifest['lines']['total']} lines in {manifest['files']['total']} files "
+            f"({manifest['files']['bytes'] / 1e6:.1f} MB) to {sink.describe()} in "
+            f"{manifest['seconds']:.1f} s; expected silver rows "
+            + ", ".join(f"{t}={v['rows']}" for t, v in expected["silver"].items())
+            + f"; quarantined {sum(expected['quarantine_by_reason'].values())}"
+        )
+    return 0
+
+
+def iso_date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("smoke", help="write a Delta table with Spark and read it back through Trino")
+
+    gen = commands.add_parser("generate", help="write days of enriched-event files with defects and ground truth")
+    gen.add_argument("--date", type=iso_date, required=True, help="first day, YYYY-MM-DD")
+    gen.add_argument("--days", type=int, default=1, help="consecutive days to generate")
+    gen.add_argument("--events", type=int, default=1_300_000, help="events per day")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--out", help="a local directory instead of the raw-events bucket")
+    gen.add_argument("--defect-scale", type=float, default=1.0, help="multiply the default defect rates")
+    gen.add_argument("--no-defects", action="store_true", help="only valid, unique events")
+
     args = parser.parse_args(argv)
-    handlers = {"smoke": smoke}
+    handlers = {"smoke": smoke, "generate": generate}
     return handlers[args.command](Settings.load(), args)
 
 

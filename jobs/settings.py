@@ -78,6 +78,9 @@ class Settings:
     s3_region: str = "us-east-1"
     s3_access_key: str = field(default="", repr=False)
     s3_secret_key: str = field(default="", repr=False)
+    # The upstream loader's identity: only `lakehouse generate` writes raw events.
+    loader_s3_access_key: str = field(default="", repr=False)
+    loader_s3_secret_key: str = field(default="", repr=False)
 
     trino_host: str = "127.0.0.1"
     trino_port: int = 8090
@@ -137,6 +140,8 @@ _ENV_FIELDS = (
     "s3_region",
     "s3_access_key",
     "s3_secret_key",
+    "loader_s3_access_key",
+    "loader_s3_secret_key",
     "trino_host",
     "trino_port",
     "trino_user",

@@ -68,6 +68,10 @@ LAKEHOUSE_S3_SECRET_KEY=$JOBS_S3_SECRET_KEY
 LAKEHOUSE_TRINO_HOST=127.0.0.1
 LAKEHOUSE_TRINO_PORT=$TRINO_PORT
 LAKEHOUSE_IVY_CACHE=$CACHE_DIR/ivy
+# The upstream loader's identity, used only by 'lakehouse generate' (the simulator
+# of the upstream pipeline): it may write enriched-events, the jobs may not.
+LAKEHOUSE_LOADER_S3_ACCESS_KEY=$LOADER_S3_ACCESS_KEY
+LAKEHOUSE_LOADER_S3_SECRET_KEY=$LOADER_S3_SECRET_KEY
 ENV
   umask "$old_umask"
 }

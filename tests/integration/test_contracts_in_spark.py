@@ -1,0 +1,91 @@
+"""Generated data against the contracts, with the rules running in Spark."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from jobs.contracts import load_contracts
+from jobs.generator.defects import DefectRates
+from jobs.generator.generate import GeneratorConfig, generate_day
+from jobs.generator.sinks import LocalDirectory
+from jobs.object_store import s3_client
+from jobs.reader import read_lines
+from jobs.validation import validate
+from tests.conftest import ROOT, run
+
+pytestmark = pytest.mark.integration
+DAY = date(2026, 11, 20)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("raw")
+    generate_day(GeneratorConfig(day=DAY, events=30_000, seed=11, rates=DefectRates().scaled(5)),
+                 LocalDirectory(directory), workers=2)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def validated(spark, generated):
+    files = [str(p) for p in sorted(generated.glob("event_date=*/hour=*/*.jsonl.gz"))]
+    return validate(read_lines(spark, files), load_contracts()).cache()
+
+
+def test_valid_events_pass_and_every_injected_violation_fails_with_its_reason(validated, generated):
+    truth = {}
+    with gzip.open(generated / "_truth/event_date=2026-11-20/quarantine.tsv.gz", "rt") as rows:
+        for row in rows:
+            file, line_number, category, reason = row.rstrip("\n").split("\t")
+            truth[(file, int(line_number))] = (category, reason)
+    assert len({category for category, _ in truth.values()}) == 11  # every kind of bad line
+
+    seen = {}
+    for row in validated.select("source_file", "line_number", "reasons").toLocalIterator():
+        relative = row.source_file.split(str(generated) + "/", 1)[-1]
+        seen[(relative, row.line_number)] = row.reasons
+
+    wrongly_quarantined = {k: r for k, r in seen.items() if r and k not in truth}
+    assert wrongly_quarantined == {}
+    missed = {k: (truth[k], seen.get(k)) for k in truth if seen.get(k) != [truth[k][1]]}
+    assert missed == {}
+    assert sum(1 for r in seen.values() if not r) > 25_000
+
+
+def test_older_versions_are_upcast_and_values_are_conformed_exactly(validated, generated):
+    taxis = validated.where("size(reasons) = 0 and event_type = 'YellowTaxiTripRecords'")
+    by_version = {r.schema_version: r.n for r in taxis.groupBy("schema_version").count().withColumnRenamed("count", "n").collect()}
+    assert by_version.keys() == {"1-0-0", "1-1-0"}
+    old = taxis.where("schema_version = '1-0-0'").select("typed_taxi_trips.*", "payload_json").first()
+    assert old.airport_fee is None  # unknown, not zero
+    payload = json.loads(old.payload_json)
+    assert old.total_amount == Decimal(str(payload["total_amount"])).quantize(Decimal("0.01"))
+    # pickup is New York wall-clock time; the business date is its local date
+    local = datetime.strptime(payload["tpep_pickup_datetime"], "%Y-%m-%d %H:%M:%S")
+    assert old.business_date == local.date()
+
+    transfer = validated.where("size(reasons) = 0 and event_type = 'EthereumTokenTransfer'") \
+        .where("length(typed_token_transfers.value) > 61").select("typed_token_transfers.*", "payload_json").first()
+    assert transfer.value == json.loads(transfer.payload_json)["value"]  # > 2**200, exact text
+    assert int(transfer.value) > 2**200
+    stamp = json.loads(transfer.payload_json)["block_timestamp"]
+    expected = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=timezone.utc)
+    assert transfer.block_timestamp.astimezone(timezone.utc) == expected
+
+
+def test_lakehouse_generate_writes_the_layout_and_truth_to_the_raw_bucket(settings):
+    result = run([str(ROOT / ".venv/bin/lakehouse"), "generate", "--date", "2031-01-02", "--events", "5000", "--seed", "3"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    s3 = s3_client(settings)  # the jobs' identity can read what the loader wrote
+    listing = s3.list_objects_v2(Bucket=settings.raw_bucket, Prefix="event_date=2031-01-02/")
+    keys = [o["Key"] for o in listing.get("Contents", [])]
+    assert len(keys) >= 70 and all(k.endswith(".jsonl.gz") for k in keys)
+    manifest = json.loads(s3.get_object(Bucket=settings.raw_bucket,
+                                        Key="_truth/event_date=2031-01-02/manifest.json")["Body"].read())
+    assert manifest["lines"]["readable"] == 5000
+    assert manifest["files"]["total"] == len(keys)

@@ -1,0 +1,150 @@
+"""The generator: deterministic, defects at their rates, truth that adds up, real-looking values."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import zlib
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from jobs.generator.defects import DefectRates
+from jobs.generator.generate import GeneratorConfig, generate_day
+from jobs.generator.payloads import taxi_zones
+from jobs.generator.sinks import LocalDirectory
+
+DAY = date(2026, 11, 20)
+
+
+def generate(directory: Path, events: int, seed: int = 7, rates: DefectRates | None = None) -> dict:
+    config = GeneratorConfig(day=DAY, events=events, seed=seed, rates=rates or DefectRates())
+    return generate_day(config, LocalDirectory(directory), workers=2)
+
+
+def data_files(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*.gz"))}
+
+
+def readable_lines(directory: Path) -> list[bytes]:
+    lines = []
+    for path in sorted(directory.glob("event_date=*/hour=*/*.jsonl.gz")):
+        try:
+            lines += zlib.decompress(path.read_bytes(), wbits=31).splitlines()
+        except zlib.error:
+            continue  # the truncated gzip file
+    return lines
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory) -> tuple[Path, dict]:
+    directory = tmp_path_factory.mktemp("day")
+    return directory, generate(directory, events=200_000, rates=DefectRates().scaled(3))
+
+
+def test_the_same_seed_gives_byte_identical_files(tmp_path):
+    first, second, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    generate(first, 20_000)
+    generate(second, 20_000)
+    generate(other, 20_000, seed=8)
+    files = data_files(first)
+    assert len(files) > 10
+    assert files == data_files(second)
+    assert (first / "_truth/event_date=2026-11-20/manifest.json").read_bytes() == \
+        (second / "_truth/event_date=2026-11-20/manifest.json").read_bytes()
+    assert data_files(other) != files
+
+
+def test_the_layout_is_the_upstream_one(day):
+    directory, manifest = day
+    names = sorted(str(p.relative_to(directory)) for p in directory.glob("event_date=*/hour=*/*.jsonl.gz"))
+    assert len(names) == manifest["files"]["total"]
+    hours = {name.split("/")[1] for name in names}
+    assert hours == {f"hour={h:02d}" for h in range(24)}
+    assert all(name.startswith("event_date=2026-11-20/") for name in names)
+    assert {name.split("/")[2].rsplit("-", 1)[0] for name in names} == {"collector-1", "collector-2", "collector-3"}
+
+
+def test_each_defect_appears_at_its_configured_rate(day):
+    _, manifest = day
+    rates = DefectRates().scaled(3)
+    counts = manifest["lines"]["by_category"]
+    events = manifest["generator"]["events"]
+    for name in (*DefectRates.LINE_DEFECTS, *DefectRates.VALID_VARIANTS):
+        expected = getattr(rates, name) * events
+        # binomial: within 5 standard deviations (and a couple of lines for replays
+        # that cannot happen at the start of a file)
+        tolerance = 5 * math.sqrt(expected) + 0.02 * expected + 2
+        assert abs(counts.get(name, 0) - expected) <= tolerance, (name, counts.get(name), expected)
+    assert counts["oversize_line"] == rates.oversize_lines
+    assert manifest["files"]["empty"] == rates.empty_files
+    assert manifest["files"]["truncated_gzip"] == rates.truncated_gzip_files
+
+
+def test_manifest_counts_add_up_to_the_lines_written(day):
+    directory, manifest = day
+    lines = readable_lines(directory)
+    assert len(lines) == manifest["lines"]["readable"] == manifest["expected"]["lines_read"]
+    by_category = manifest["lines"]["by_category"]
+    assert sum(by_category.values()) == manifest["lines"]["total"]
+    assert manifest["lines"]["total"] - manifest["lines"]["readable"] == by_category["in_truncated_gzip"]
+    expected = manifest["expected"]
+    quarantined = sum(expected["quarantine_by_reason"].values())
+    # every readable line is valid or quarantined; the truncated file is one quarantine row
+    assert expected["valid"] + quarantined - manifest["files"]["truncated_gzip"] == len(lines)
+    truth = directory / "_truth/event_date=2026-11-20"
+    for table, spec in expected["silver"].items():
+        keys = gzip.open(truth / spec["keys_file"], "rt").read().splitlines()
+        assert len(keys) == len(set(keys)) == spec["rows"] == sum(spec["by_business_date"].values())
+    rows = gzip.open(truth / "quarantine.tsv.gz", "rt").read().splitlines()
+    assert len(rows) == quarantined
+    assert Counter(r.rsplit("\t", 1)[1] for r in rows) == expected["quarantine_by_reason"]
+
+
+def test_late_events_carry_an_earlier_business_date(day):
+    _, manifest = day
+    dates = manifest["expected"]["silver"]["silver.token_transfers"]["by_business_date"]
+    assert {"2026-11-17", "2026-11-18"} <= set(dates)
+    assert max(dates, key=dates.get) == "2026-11-20"
+
+
+def test_values_look_like_the_real_sources(day):
+    directory, _ = day
+    events = []
+    for line in readable_lines(directory)[:60_000]:
+        try:
+            events.append(json.loads(line))
+        except (ValueError, UnicodeDecodeError):
+            continue
+    taxis = [e["payload"] for e in events if e.get("event_type") == "YellowTaxiTripRecords"
+             and isinstance(e.get("payload"), dict) and "PULocationID" in e["payload"]]
+    transfers = [e["payload"] for e in events if e.get("event_type") == "EthereumTokenTransfer"
+                 and isinstance(e.get("payload"), dict) and {"value", "transaction_hash"} <= set(e["payload"])]
+    tokens = [e["payload"] for e in events if e.get("event_type") == "EthereumToken"
+              and isinstance(e.get("payload"), dict) and "decimals" in e["payload"]]
+    assert len(taxis) > 1000 and len(transfers) > 20_000 and len(tokens) > 100
+
+    zone_ids = {zone for zone, _ in taxi_zones()}
+    assert len(zone_ids) == 263
+    assert {t["PULocationID"] for t in taxis if isinstance(t["PULocationID"], int)} <= zone_ids | {999}
+    card = [t for t in taxis if t["payment_type"] == 1]
+    cash = [t for t in taxis if t["payment_type"] == 2]
+    assert len(card) > 2 * len(cash) > 0
+    assert sum(t["tip_amount"] > 0 for t in card if isinstance(t["tip_amount"], float)) > 0.8 * len(card)
+    assert all(t["tip_amount"] == 0 for t in cash)
+    fares = [(t["fare_amount"], t["trip_distance"]) for t in taxis
+             if isinstance(t["fare_amount"], float) and isinstance(t["trip_distance"], float)]
+    long_trips = [f for f, d in fares if d > 5]
+    short_trips = [f for f, d in fares if d < 1]
+    assert sum(long_trips) / len(long_trips) > 2 * sum(short_trips) / len(short_trips)
+
+    values = [int(t["value"]) for t in transfers if str(t["value"]).isdigit()]
+    assert min(values) >= 1 and max(values) > 2**200
+    assert all(len(t["transaction_hash"]) == 66 and t["transaction_hash"].startswith("0x") for t in transfers)
+    per_tx = Counter(t["transaction_hash"] for t in transfers)
+    assert sum(1 for n in per_tx.values() if n > 1) > 0.1 * len(per_tx)
+    assert {t["decimals"] for t in tokens if isinstance(t["decimals"], int) and t["decimals"] < 256} <= set(range(19))
+    assert {e.get("schema_version") for e in events if e.get("event_type") == "YellowTaxiTripRecords"} >= {"1-0-0", "1-1-0"}
