@@ -79,6 +79,10 @@ def session_conf(settings: Settings) -> dict[str, str]:
         # Keep new tables at protocol 1/2: Trino 476 must read everything we write.
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
         "spark.databricks.delta.commitStats.collect": "false",
+        # Delta rebuilds table state with 50 tasks by default: seconds of overhead per
+        # commit on 2 cores, for logs that are small here.
+        "spark.databricks.delta.snapshotPartitions": "2",
+        "spark.ui.showConsoleProgress": "false",
     }
     if settings.uses_object_store:
         conf.update(
