@@ -83,6 +83,39 @@ def generate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    """One window (--date D) or a sequential backfill (--start D1 --end D2), day by day."""
+    if args.date:
+        windows = [(args.date, args.date + timedelta(days=1))]
+    else:
+        if not args.start or not args.end or args.end <= args.start:
+            raise SystemExit("lakehouse run: give --date D, or --start D1 --end D2 with D2 > D1")
+        days = (args.end - args.start).days
+        windows = [(args.start + timedelta(days=i), args.start + timedelta(days=i + 1)) for i in range(days)]
+    extra = []
+    if args.kill_after:
+        extra += ["--kill-after", args.kill_after]
+    if args.kill_during:
+        extra += ["--kill-during", args.kill_during]
+    buckets = [settings.lake_bucket] + ([settings.raw_bucket] if settings.raw_location.startswith("s3a://") else [])
+    check_endpoints(settings, buckets=buckets, trino=True)
+    for start, end in windows:  # never in parallel: one window after another
+        code = submit(settings, "curation/job", ["run", "--start", str(start), "--end", str(end), *extra])
+        if code != 0:
+            print(f"error: the run for [{start}, {end}) failed (exit {code}); later windows were not run",
+                  file=sys.stderr)
+            return code
+    return 0
+
+
+def rollback(settings: Settings, args: argparse.Namespace) -> int:
+    return submit(settings, "curation/job", ["rollback", "--run-id", args.run_id, *(["--force"] if args.force else [])])
+
+
+def replay_quarantine(settings: Settings, args: argparse.Namespace) -> int:
+    return submit(settings, "curation/job", ["replay-quarantine"])
+
+
 def iso_date(text: str) -> date:
     return date.fromisoformat(text)
 
@@ -101,8 +134,20 @@ def main(argv: list[str]) -> int:
     gen.add_argument("--defect-scale", type=float, default=1.0, help="multiply the default defect rates")
     gen.add_argument("--no-defects", action="store_true", help="only valid, unique events")
 
+    run_parser = commands.add_parser("run", help="curate one day (--date) or a backfill (--start/--end) with spark-submit")
+    run_parser.add_argument("--date", type=iso_date, help="one day: the window [D, D+1)")
+    run_parser.add_argument("--start", type=iso_date, help="first day of a backfill")
+    run_parser.add_argument("--end", type=iso_date, help="end of a backfill (exclusive)")
+    run_parser.add_argument("--kill-after", help=argparse.SUPPRESS)
+    run_parser.add_argument("--kill-during", help=argparse.SUPPRESS)
+    rollback_parser = commands.add_parser("rollback", help="restore the tables to their versions before a run")
+    rollback_parser.add_argument("--run-id", required=True)
+    rollback_parser.add_argument("--force", action="store_true", help="even if later runs exist (undoes them too)")
+    commands.add_parser("replay-quarantine", help="re-validate quarantined lines after a contract fix")
+
     args = parser.parse_args(argv)
-    handlers = {"smoke": smoke, "generate": generate}
+    handlers = {"smoke": smoke, "generate": generate, "run": run, "rollback": rollback,
+                "replay-quarantine": replay_quarantine}
     return handlers[args.command](Settings.load(), args)
 
 

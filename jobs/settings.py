@@ -72,6 +72,8 @@ class Settings:
     # (file:///...) for a run with no servers at all.
     warehouse: str = "s3a://lakehouse"
     raw_bucket: str = "enriched-events"
+    # Where raw files are read from: "" means s3a://<raw_bucket>; or a local directory.
+    raw_uri: str = ""
     lake_bucket: str = "lakehouse"
 
     s3_endpoint: str = "http://127.0.0.1:9000"
@@ -91,6 +93,13 @@ class Settings:
     spark_driver_memory: str = "4g"
     spark_shuffle_partitions: int = 8
     ivy_cache: str = str(Path.home() / ".cache" / "lakehouse" / "ivy")
+
+    # The curation job
+    contracts_dir: str = ""  # "" means models/contracts of this project
+    grace_days: int = 2  # late-landing files in the folders of this many earlier days are picked up
+    look_back_days: int = 3  # how far before a batch's dates the MERGE looks for duplicates
+    lock_wait_seconds: float = 60
+    lock_lease_seconds: float = 30
 
     versions: Versions = field(default_factory=Versions.load)
 
@@ -115,6 +124,10 @@ class Settings:
 
     # -- derived ---------------------------------------------------------------------
     @property
+    def raw_location(self) -> str:
+        return self.raw_uri or f"s3a://{self.raw_bucket}"
+
+    @property
     def uses_object_store(self) -> bool:
         return self.warehouse.startswith("s3a://")
 
@@ -135,6 +148,7 @@ class Settings:
 _ENV_FIELDS = (
     "warehouse",
     "raw_bucket",
+    "raw_uri",
     "lake_bucket",
     "s3_endpoint",
     "s3_region",
@@ -150,4 +164,9 @@ _ENV_FIELDS = (
     "spark_driver_memory",
     "spark_shuffle_partitions",
     "ivy_cache",
+    "contracts_dir",
+    "grace_days",
+    "look_back_days",
+    "lock_wait_seconds",
+    "lock_lease_seconds",
 )

@@ -83,6 +83,7 @@ def session_conf(settings: Settings) -> dict[str, str]:
         # commit on 2 cores, for logs that are small here.
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.ui.showConsoleProgress": "false",
+        "spark.sql.debug.maxToStringFields": "1000",
     }
     if settings.uses_object_store:
         conf.update(

@@ -182,6 +182,7 @@ def validate(lines: DataFrame, registry: ContractRegistry) -> DataFrame:
         enriched_ts.alias("enriched_tstamp"),
         env["payload"].alias("payload_json"),
         contract_id.alias("contract_id"),
+        (F.col("read_error").isNull() & ~malformed).alias("parsed"),
         reasons.alias("reasons"),
         *[conformed_struct(registry, table, compiled, is_contract).alias(struct_name(table))
           for table in registry.target_tables],

@@ -1,0 +1,1 @@
+"""The curation job: raw enriched events -> bronze, quarantine and silver Delta tables."""
