@@ -61,12 +61,13 @@ def generate(settings: Settings, args: argparse.Namespace) -> int:
     from jobs.generator.generate import GeneratorConfig, generate_day
     from jobs.generator.sinks import LocalDirectory, ObjectStoreBucket
 
-    if args.out:
-        sink = LocalDirectory(Path(args.out))
+    if args.out or not settings.raw_location.startswith("s3a://"):
+        sink = LocalDirectory(Path(args.out or settings.raw_location.removeprefix("file://")))
     else:
-        check_endpoints(settings, buckets=[settings.raw_bucket], trino=False)
+        bucket, prefix = settings.raw_bucket_and_prefix
+        check_endpoints(settings, buckets=[bucket], trino=False)
         sink = ObjectStoreBucket(settings.s3_endpoint, settings.s3_region, settings.loader_s3_access_key,
-                                 settings.loader_s3_secret_key, settings.raw_bucket)
+                                 settings.loader_s3_secret_key, bucket, prefix)
     rates = DefectRates.none() if args.no_defects else DefectRates().scaled(args.defect_scale)
     for offset in range(args.days):
         day = args.date + timedelta(days=offset)
@@ -97,8 +98,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         extra += ["--kill-after", args.kill_after]
     if args.kill_during:
         extra += ["--kill-during", args.kill_during]
-    buckets = [settings.lake_bucket] + ([settings.raw_bucket] if settings.raw_location.startswith("s3a://") else [])
-    check_endpoints(settings, buckets=buckets, trino=True)
+    buckets = [settings.lake_bucket] + ([settings.raw_bucket_and_prefix[0]]
+                                        if settings.raw_location.startswith("s3a://") else [])
+    check_endpoints(settings, buckets=buckets, trino=settings.trino_register)
     for start, end in windows:  # never in parallel: one window after another
         code = submit(settings, "curation/job", ["run", "--start", str(start), "--end", str(end), *extra])
         if code != 0:

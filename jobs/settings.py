@@ -88,6 +88,7 @@ class Settings:
     trino_port: int = 8090
     trino_user: str = "pipeline"
     trino_catalog: str = "delta"
+    trino_register: bool = True  # register written tables in Trino's catalog
 
     spark_master: str = "local[*]"
     spark_driver_memory: str = "4g"
@@ -119,13 +120,25 @@ class Settings:
         for name in _ENV_FIELDS:
             key = f"LAKEHOUSE_{name.upper()}"
             if key in values:
-                overrides[name] = type(getattr(base, name))(values[key])
+                overrides[name] = _parse(values[key], type(getattr(base, name)), key)
         return replace(base, **overrides)
 
     # -- derived ---------------------------------------------------------------------
     @property
     def raw_location(self) -> str:
         return self.raw_uri or f"s3a://{self.raw_bucket}"
+
+    @property
+    def raw_bucket_and_prefix(self) -> tuple[str, str]:
+        """s3a://bucket/some/prefix -> ("bucket", "some/prefix/")"""
+        bucket, _, prefix = self.raw_location.removeprefix("s3a://").partition("/")
+        return bucket, (prefix.strip("/") + "/") if prefix.strip("/") else ""
+
+    @property
+    def lake_key_prefix(self) -> str:
+        """The warehouse's key prefix inside the lake bucket ("" at the bucket root)."""
+        _, _, prefix = self.warehouse.removeprefix("s3a://").partition("/")
+        return (prefix.strip("/") + "/") if prefix.strip("/") else ""
 
     @property
     def uses_object_store(self) -> bool:
@@ -144,6 +157,14 @@ class Settings:
         return replace(self, **changes)
 
 
+def _parse(text: str, kind: type, key: str) -> object:
+    if kind is bool:
+        if text.lower() not in ("1", "true", "yes", "0", "false", "no"):
+            raise ValueError(f"{key}: expected true or false, got {text!r}")
+        return text.lower() in ("1", "true", "yes")
+    return kind(text)
+
+
 # Fields that may be set from the environment as LAKEHOUSE_<NAME>.
 _ENV_FIELDS = (
     "warehouse",
@@ -160,6 +181,7 @@ _ENV_FIELDS = (
     "trino_port",
     "trino_user",
     "trino_catalog",
+    "trino_register",
     "spark_master",
     "spark_driver_memory",
     "spark_shuffle_partitions",

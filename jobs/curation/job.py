@@ -317,7 +317,7 @@ def check_accounting(counts: dict[str, int], tables: list[str], bronze_expected:
 # -- entry points -------------------------------------------------------------------------
 
 def register_in_trino(settings: Settings, tables: list[str]) -> None:
-    if not settings.uses_object_store:
+    if not (settings.uses_object_store and settings.trino_register):
         return
     from jobs.trino_catalog import register_table, trino_connection
 
@@ -329,8 +329,9 @@ def register_in_trino(settings: Settings, tables: list[str]) -> None:
 
 def run_window(settings: Settings, window: RunWindow, faults: FaultInjection, run_id: str | None = None) -> dict:
     registry = load_contracts(Path(settings.contracts_dir) if settings.contracts_dir else CONTRACTS_DIR)
-    buckets = [settings.lake_bucket] + ([settings.raw_bucket] if settings.raw_location.startswith("s3a://") else [])
-    check_endpoints(settings, buckets=buckets, trino=True)
+    buckets = [settings.lake_bucket] + ([settings.raw_bucket_and_prefix[0]]
+                                        if settings.raw_location.startswith("s3a://") else [])
+    check_endpoints(settings, buckets=buckets, trino=settings.trino_register)
     run_id = run_id or f"run-{window.start}-{uuid.uuid4().hex[:8]}"
     with PipelineLock(settings, run_id, wait_seconds=settings.lock_wait_seconds,
                       lease_seconds=settings.lock_lease_seconds):

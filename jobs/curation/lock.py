@@ -122,8 +122,9 @@ class PipelineLock:
     def __init__(self, settings: Settings, run_id: str, name: str = "pipeline",
                  wait_seconds: float = 60, lease_seconds: float = 30):
         if settings.uses_object_store:
-            self.backend = _ObjectStoreBackend(settings, f"_locks/{name}.lock")
-            self.where = f"s3://{settings.lake_bucket}/_locks/{name}.lock"
+            key = f"{settings.lake_key_prefix}_locks/{name}.lock"  # one lock per warehouse
+            self.backend = _ObjectStoreBackend(settings, key)
+            self.where = f"s3://{settings.lake_bucket}/{key}"
         else:
             path = Path(settings.warehouse.removeprefix("file://")) / "_locks" / f"{name}.lock"
             self.backend = _FileBackend(path)

@@ -38,7 +38,8 @@ def list_folder(settings: Settings, day: date) -> list[str]:
     prefix = f"event_date={day.isoformat()}/"
     location = settings.raw_location
     if location.startswith("s3a://"):
-        bucket = location.removeprefix("s3a://").split("/", 1)[0]
+        bucket, root = settings.raw_bucket_and_prefix
+        prefix = root + prefix
         paginator = s3_client(settings).get_paginator("list_objects_v2")
         keys = [obj["Key"] for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
                 for obj in page.get("Contents", [])]

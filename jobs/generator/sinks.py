@@ -44,6 +44,7 @@ class ObjectStoreBucket:
     access_key: str = field(repr=False)
     secret_key: str = field(repr=False)
     bucket: str
+    prefix: str = ""  # key prefix inside the bucket, "" or ending in "/"
     _client: object = field(default=None, repr=False, compare=False)
 
     def __getstate__(self):
@@ -65,10 +66,10 @@ class ObjectStoreBucket:
         return self._client
 
     def write(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
+        self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=data)
 
     def write_file(self, key: str, path: Path) -> None:
-        self.client.upload_file(str(path), self.bucket, key)
+        self.client.upload_file(str(path), self.bucket, self.prefix + key)
 
     def describe(self) -> str:
-        return f"s3://{self.bucket} at {self.endpoint}"
+        return f"s3://{self.bucket}/{self.prefix} at {self.endpoint}"

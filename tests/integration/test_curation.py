@@ -1,0 +1,350 @@
+"""The curation job against real MinIO and Delta, checked against the generator's truth.
+
+Each scenario has its own warehouse under s3a://lakehouse/tests/..., and reads one of
+two generated datasets under s3a://enriched-events/tests/...; runs happen in this
+process (the shared Spark session) except where the command line or a killed driver
+is the point of the test.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from jobs.contracts import CONTRACTS_DIR
+from jobs.curation.job import FaultInjection, path_of, run_window
+from jobs.curation.lock import LockTimeout, PipelineLock
+from jobs.curation.maintenance import replay_quarantine, rollback_run
+from jobs.curation.plan import RunWindow
+from jobs.errors import LakehouseError
+from jobs.generator.defects import DefectRates
+from jobs.generator.generate import GeneratorConfig, generate_day
+from jobs.generator.sinks import LocalDirectory, ObjectStoreBucket
+from jobs.object_store import s3_client
+from jobs.trino_catalog import query
+from tests.conftest import ROOT, run
+
+pytestmark = pytest.mark.integration
+
+DAY1 = date(2032, 3, 1)
+DAYS = [DAY1, DAY1 + timedelta(days=1), DAY1 + timedelta(days=2)]
+SILVER = ["silver.taxi_trips", "silver.token_transfers", "silver.tokens"]
+CURATED = ["bronze.events", "quarantine.events", *SILVER]
+RATES = DefectRates().scaled(4)
+EVENTS = 6_000
+DATASET = f"tests/raw-{uuid.uuid4().hex[:6]}"
+
+
+# -- fixtures ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def dataset(settings) -> str:
+    """Three generated days in the raw bucket; returns their s3a:// location."""
+    sink = ObjectStoreBucket(settings.s3_endpoint, settings.s3_region, settings.loader_s3_access_key,
+                             settings.loader_s3_secret_key, settings.raw_bucket, DATASET + "/")
+    for day in DAYS:
+        generate_day(GeneratorConfig(day=day, events=EVENTS, seed=101, rates=RATES), sink, workers=2)
+    return f"s3a://{settings.raw_bucket}/{DATASET}"
+
+
+def lake(settings, dataset: str, name: str, **overrides):
+    """Settings for a fresh warehouse of its own."""
+    return settings.with_overrides(
+        warehouse=f"s3a://{settings.lake_bucket}/tests/{name}-{uuid.uuid4().hex[:6]}",
+        raw_uri=dataset, trino_register=False, lock_wait_seconds=5, **overrides,
+    )
+
+
+def env_for(scenario) -> dict[str, str]:
+    """The same scenario for a `lakehouse` subprocess."""
+    return {
+        "LAKEHOUSE_WAREHOUSE": scenario.warehouse,
+        "LAKEHOUSE_RAW_URI": scenario.raw_uri,
+        "LAKEHOUSE_TRINO_REGISTER": str(scenario.trino_register).lower(),
+        "LAKEHOUSE_LOCK_WAIT_SECONDS": str(scenario.lock_wait_seconds),
+        "LAKEHOUSE_SPARK_DRIVER_MEMORY": "2g",
+    }
+
+
+def truth(settings, day: date, name: str) -> bytes:
+    key = f"{DATASET}/_truth/event_date={day}/{name}"
+    return s3_client(settings).get_object(Bucket=settings.raw_bucket, Key=key)["Body"].read()
+
+
+def manifest(settings, day: date) -> dict:
+    return json.loads(truth(settings, day, "manifest.json"))
+
+
+def truth_keys(settings, days: list[date], table: str) -> set[str]:
+    keys: set[str] = set()
+    latest: dict[str, tuple[int, str]] = {}
+    for day in days:
+        for line in gzip.decompress(truth(settings, day, f"keys/{table}.tsv.gz")).decode().splitlines():
+            if table == "silver.tokens":  # a dimension: the newest state over all days
+                business_date, address, block = line.split("\t")
+                if address not in latest or int(block) > latest[address][0]:
+                    latest[address] = (int(block), business_date)
+            elif line:
+                keys.add(line)
+    return keys | {f"{d}\t{a}\t{b}" for a, (b, d) in latest.items()}
+
+
+def read(spark, scenario, table: str) -> DataFrame:
+    return spark.read.format("delta").load(path_of(scenario, table))
+
+
+def silver_keys(spark, scenario, table: str) -> set[str]:
+    """Silver rows rendered the way the generator writes its truth keys."""
+    frame = read(spark, scenario, table)
+    if table == "silver.taxi_trips":
+        local = lambda c: F.date_format(F.from_utc_timestamp(c, "America/New_York"), "yyyy-MM-dd HH:mm:ss")  # noqa: E731
+        key = F.concat_ws("|", "vendor_id", local("pickup_at"), local("dropoff_at"), "pu_location_id",
+                          "do_location_id", F.col("total_amount").cast("string"))
+    elif table == "silver.token_transfers":
+        key = F.concat_ws("|", "transaction_hash", "log_index")
+    else:
+        key = F.concat_ws("\t", "address", "block_number")
+    rows = frame.select(F.concat_ws("\t", F.col("business_date").cast("string"), key)).collect()
+    return {r[0] for r in rows}
+
+
+def checksums(spark, scenario, tables=CURATED, ignore=("run_id",)) -> dict[str, list[str]]:
+    """Sorted row hashes of each table: equal iff the tables hold the same rows."""
+    result = {}
+    for table in tables:
+        frame = read(spark, scenario, table)
+        columns = sorted(c for c in frame.columns if c not in ignore)
+        hashes = frame.select(F.sha2(F.to_json(F.struct(*columns)), 256).alias("h")).collect()
+        result[table] = sorted(r.h for r in hashes)
+    return result
+
+
+def ledger(spark, scenario) -> list:
+    return read(spark, scenario, "ops.pipeline_runs").orderBy("started_at", F.col("finished_at").asc_nulls_first()).collect()
+
+
+@pytest.fixture(scope="module")
+def clean_day1(spark, settings, dataset):
+    """One clean run of day 1: the reference the other scenarios are compared with."""
+    scenario = lake(settings, dataset, "clean")
+    counts = run_window(scenario, RunWindow(DAY1, DAY1 + timedelta(days=1)), FaultInjection())
+    return scenario, counts
+
+
+# -- one window ------------------------------------------------------------------------------
+
+def test_silver_holds_exactly_the_ground_truth_keys(spark, settings, clean_day1):
+    scenario, _ = clean_day1
+    for table in SILVER:
+        expected = truth_keys(settings, [DAY1], table)
+        assert len(expected) > 10
+        assert silver_keys(spark, scenario, table) == expected, table
+
+
+def test_every_defect_is_quarantined_with_its_reason_and_nothing_else_is(spark, settings, clean_day1):
+    scenario, _ = clean_day1
+    expected = {}
+    for line in gzip.decompress(truth(settings, DAY1, "quarantine.tsv.gz")).decode().splitlines():
+        file, line_number, category, reason = line.split("\t")
+        expected[(file, int(line_number))] = reason
+    prefix = f"{scenario.raw_uri}/"
+    got = {(r.source_file.removeprefix(prefix), r.line_number): r.reasons
+           for r in read(spark, scenario, "quarantine.events").collect()}
+    assert got.keys() == expected.keys()
+    assert {k: v for k, v in got.items() if v != [expected[k]]} == {}
+    reasons = {reason.split(":")[0] for reason in expected.values()}
+    assert reasons >= {"malformed_json", "missing_field", "wrong_type", "rule", "unknown_event_type",
+                       "unknown_schema_version", "invalid_utf8", "oversize_line", "corrupt_file"}
+
+
+def test_the_ledger_accounts_for_every_line(spark, settings, clean_day1):
+    scenario, counts = clean_day1
+    truth_manifest = manifest(settings, DAY1)
+    corrupt_files = truth_manifest["files"]["truncated_gzip"]
+    expected = truth_manifest["expected"]
+    (final,) = [r for r in ledger(spark, scenario) if r.status == "succeeded"]
+    c = final.counts
+    assert c["lines_read"] == expected["lines_read"] + corrupt_files
+    assert c["quarantined_unparseable"] == expected["unparseable"] + corrupt_files
+    assert c["valid"] == expected["valid"]
+    assert c["lines_read"] == c["events_parsed"] + c["quarantined_unparseable"]
+    assert c["events_parsed"] == c["valid"] + c["quarantined_contract"]
+    assert c["valid"] == c["inserted"] + c["duplicates_in_window"] + c["duplicates_history"]
+    assert c["inserted"] == sum(len(truth_keys(settings, [DAY1], t)) for t in SILVER)
+    assert c["exact_replays"] == truth_manifest["lines"]["by_category"]["exact_replay"]
+    assert final.stage_seconds.keys() >= {"plan", "validate", "bronze", "quarantine", *SILVER}
+    assert final.records_per_second > 0 and final.peak_rss_bytes > 100 * 2**20
+    assert set(final.versions_after) >= set(CURATED)
+
+
+def test_late_events_land_in_their_own_business_date(spark, settings, clean_day1):
+    scenario, _ = clean_day1
+    expected = manifest(settings, DAY1)["expected"]["silver"]["silver.token_transfers"]["by_business_date"]
+    assert len(expected) >= 3  # the day itself, and late days before it
+    got = {str(r.business_date): r["count"]
+           for r in read(spark, scenario, "silver.token_transfers").groupBy("business_date").count().collect()}
+    assert got == expected
+
+
+def test_three_runs_of_a_window_leave_the_same_tables(spark, settings, dataset):
+    scenario = lake(settings, dataset, "rerun")
+    window = RunWindow(DAY1, DAY1 + timedelta(days=1))
+    run_window(scenario, window, FaultInjection())
+    first = checksums(spark, scenario)
+    assert all(first.values())
+    reruns = [run_window(scenario, window, FaultInjection()) for _ in range(2)]
+    assert checksums(spark, scenario) == first
+    assert [r["inserted"] for r in reruns] == [0, 0]
+    assert [r["duplicates_history"] for r in reruns] == [reruns[0]["valid"] - reruns[0]["duplicates_in_window"]] * 2
+    assert [r.status for r in ledger(spark, scenario)] == ["running", "succeeded"] * 3
+
+
+# -- several windows -------------------------------------------------------------------------
+
+def test_a_sequential_backfill_equals_the_single_day_runs(spark, settings, dataset):
+    backfill = lake(settings, dataset, "backfill")
+    result = run([str(ROOT / ".venv/bin/lakehouse"), "run", "--start", str(DAYS[0]),
+                  "--end", str(DAYS[-1] + timedelta(days=1))], env=env_for(backfill))
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    single = lake(settings, dataset, "single")
+    for day in DAYS:
+        run_window(single, RunWindow(day, day + timedelta(days=1)), FaultInjection())
+    assert checksums(spark, backfill) == checksums(spark, single)
+    for table in SILVER:
+        assert silver_keys(spark, backfill, table) == truth_keys(settings, DAYS, table), table
+    runs = [r for r in ledger(spark, backfill) if r.status == "succeeded"]
+    assert [r.window_start for r in runs] == DAYS
+
+
+def test_a_concurrent_second_run_is_refused_with_a_clear_message(settings, dataset):
+    scenario = lake(settings, dataset, "locked")
+    holder = PipelineLock(scenario, "run-already-running", wait_seconds=1, lease_seconds=60)
+    holder.acquire()
+    try:
+        with pytest.raises(LockTimeout, match="another run \\(run-already-running"):
+            run_window(scenario, RunWindow(DAY1, DAY1 + timedelta(days=1)), FaultInjection())
+        result = run([str(ROOT / ".venv/bin/lakehouse"), "run", "--date", str(DAY1)],
+                     env={**env_for(scenario), "LAKEHOUSE_LOCK_WAIT_SECONDS": "2"})
+        assert result.returncode != 0
+        assert "holds the lock" in result.stdout + result.stderr
+    finally:
+        holder.release()
+
+
+def test_rollback_restores_the_versions_before_the_run(spark, settings, dataset):
+    scenario = lake(settings, dataset, "rollback")
+    run_window(scenario, RunWindow(DAYS[0], DAYS[1]), FaultInjection())
+    after_day1 = checksums(spark, scenario)
+    run_window(scenario, RunWindow(DAYS[1], DAYS[2]), FaultInjection())
+    assert checksums(spark, scenario) != after_day1
+    day1_run, day2_run = [r.run_id for r in ledger(spark, scenario) if r.status == "succeeded"]
+
+    with pytest.raises(LakehouseError, match="runs after"):
+        rollback_run(scenario, day1_run)
+    rollback_run(scenario, day2_run)
+    assert checksums(spark, scenario) == after_day1
+    assert "rolled_back" in [r.status for r in ledger(spark, scenario) if r.run_id == day2_run]
+    # the window can be run again and lands where it did before
+    run_window(scenario, RunWindow(DAYS[1], DAYS[2]), FaultInjection())
+    for table in SILVER:
+        assert silver_keys(spark, scenario, table) == truth_keys(settings, DAYS[:2], table)
+
+
+# -- crashes -----------------------------------------------------------------------------------
+
+CRASH_POINTS = [("after", stage) for stage in ("plan", "validate", "bronze", "quarantine", "silver.tokens",
+                                                "silver.token_transfers", "silver.taxi_trips", "ingested_files")]
+CRASH_POINTS.append(("during", "silver.token_transfers"))
+
+
+@pytest.mark.parametrize("when, stage", CRASH_POINTS, ids=[f"{w}-{s}" for w, s in CRASH_POINTS])
+def test_a_run_killed_at_any_point_then_rerun_equals_a_clean_run(spark, settings, dataset, clean_day1, when, stage):
+    reference, _ = clean_day1
+    scenario = lake(settings, dataset, f"crash-{when}-{stage.replace('.', '-')}")
+    killed = run([str(ROOT / ".venv/bin/lakehouse"), "run", "--date", str(DAY1), f"--kill-{when}", stage],
+                 env=env_for(scenario))
+    assert killed.returncode != 0  # the driver died by SIGKILL...
+    assert [r.status for r in ledger(spark, scenario)] == ["running"]  # ...before the run completed
+
+    run_window(scenario, RunWindow(DAY1, DAY1 + timedelta(days=1)), FaultInjection())
+    assert checksums(spark, scenario) == checksums(spark, reference)
+
+
+# -- elsewhere ---------------------------------------------------------------------------------
+
+def test_the_job_runs_with_no_servers_on_a_local_directory(spark, tmp_path):
+    raw = tmp_path / "raw"
+    generate_day(GeneratorConfig(day=DAY1, events=3_000, seed=5, rates=RATES), LocalDirectory(raw), workers=2)
+    env = {
+        "LAKEHOUSE_WAREHOUSE": f"file://{tmp_path / 'lake'}",
+        "LAKEHOUSE_RAW_URI": str(raw),
+        "LAKEHOUSE_S3_ENDPOINT": "http://127.0.0.1:9",  # nothing listens there
+        "LAKEHOUSE_TRINO_PORT": "9",
+        "LAKEHOUSE_SPARK_DRIVER_MEMORY": "2g",
+    }
+    result = run([str(ROOT / ".venv/bin/lakehouse"), "run", "--date", str(DAY1)], env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    transfers = spark.read.format("delta").load(f"file://{tmp_path / 'lake'}/silver/token_transfers")
+    expected = gzip.decompress((raw / "_truth/event_date=2032-03-01/keys/silver.token_transfers.tsv.gz").read_bytes())
+    assert transfers.count() == len(expected.decode().splitlines()) > 1000
+
+
+def test_trino_reads_silver_equal_to_what_spark_reads(spark, settings, dataset, trino_conn):
+    scenario = settings.with_overrides(raw_uri=dataset, lock_wait_seconds=30)  # the served warehouse
+    run_window(scenario, RunWindow(DAYS[0], DAYS[1]), FaultInjection())
+    low, high = str(DAYS[0] - timedelta(days=5)), str(DAYS[0])
+    spark_rows = sorted(
+        (r.transaction_hash, r.log_index, r.value, r.block_timestamp.timestamp(), str(r.business_date))
+        for r in read(spark, scenario, "silver.token_transfers")
+        .where(f"business_date BETWEEN '{low}' AND '{high}'").collect()
+    )
+    trino_rows = sorted(
+        (r[0], r[1], r[2], r[3].timestamp(), str(r[4]))
+        for r in query(trino_conn, "SELECT transaction_hash, log_index, value, block_timestamp, business_date "
+                                   f"FROM silver.token_transfers WHERE business_date BETWEEN DATE '{low}' AND DATE '{high}'")
+    )
+    assert len(trino_rows) > 1000 and trino_rows == spark_rows
+    spark_taxi = sorted((str(r.total_amount), r.pu_location_id, r.pickup_at.timestamp())
+                        for r in read(spark, scenario, "silver.taxi_trips")
+                        .where(f"business_date BETWEEN '{low}' AND '{high}'").collect())
+    trino_taxi = sorted((str(r[0]), r[1], r[2].timestamp()) for r in query(
+        trino_conn, "SELECT total_amount, pu_location_id, pickup_at FROM silver.taxi_trips "
+                    f"WHERE business_date BETWEEN DATE '{low}' AND DATE '{high}'"))
+    assert len(trino_taxi) > 100 and trino_taxi == spark_taxi
+
+
+def test_quarantined_events_are_replayed_after_a_contract_fix(spark, settings, dataset, tmp_path):
+    strict = tmp_path / "contracts"
+    strict.mkdir()
+    for source in CONTRACTS_DIR.glob("*.yaml"):
+        text = source.read_text()
+        if source.name == "EthereumToken-1-0-0.yaml":  # a too-strict rule: 18 decimals rejected
+            text = text.replace("min: 0, max: 255}", "min: 0, max: 17}")
+        (strict / source.name).write_text(text)
+    scenario = lake(settings, dataset, "replay", contracts_dir=str(strict))
+    run_window(scenario, RunWindow(DAY1, DAY1 + timedelta(days=1)), FaultInjection())
+    quarantined = read(spark, scenario, "quarantine.events")
+    wrongly = quarantined.where("primary_reason = 'rule:decimals_range'").count()
+    assert wrongly > 10
+    assert silver_keys(spark, scenario, "silver.tokens") != truth_keys(settings, [DAY1], "silver.tokens")
+
+    fixed = scenario.with_overrides(contracts_dir="")
+    counts = replay_quarantine(fixed)
+    assert counts["valid"] >= wrongly
+    assert silver_keys(spark, fixed, "silver.tokens") == truth_keys(settings, [DAY1], "silver.tokens")
+    for table in ("silver.taxi_trips", "silver.token_transfers"):
+        assert silver_keys(spark, fixed, table) == truth_keys(settings, [DAY1], table)
+    still = read(spark, fixed, "quarantine.events").where("replayed_by_run_id IS NULL")
+    assert still.count() == read(spark, fixed, "quarantine.events").count() - counts["valid"]
+    # what is still quarantined for decimals is really out of range (an injected defect)
+    decimals = [json.loads(r.raw_line)["payload"]["decimals"]
+                for r in still.where("primary_reason = 'rule:decimals_range'").collect()]
+    assert all(d > 255 for d in decimals)
