@@ -18,7 +18,7 @@ TRINO_USER ?= pipeline
 TRINO_CLI = java -Dorg.jline.terminal.dumb=true -jar $${LAKEHOUSE_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/lakehouse}/trino/trino-cli-$(TRINO_VERSION)-executable.jar \
 	--server http://127.0.0.1:$(TRINO_PORT) --user $(TRINO_USER) --catalog delta
 
-.PHONY: help setup up down status demo test sql trino-cli generate
+.PHONY: help setup up down status demo test sql trino-cli generate run backfill rollback replay
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -35,8 +35,12 @@ down:  ## stop the servers that `make up` started (by their pid files)
 status:  ## which servers are running
 	@bash scripts/stack.sh status
 
-demo: up  ## the end-to-end demo on the local stack
-	@$(LAKEHOUSE) smoke
+DEMO_DATE ?= 2026-11-20
+demo: up  ## generate a day, curate it with spark-submit, print what landed (through Trino)
+	@$(LAKEHOUSE) smoke > /dev/null
+	@$(PY) -m jobs.raw_exists $(DEMO_DATE) || $(LAKEHOUSE) generate --date $(DEMO_DATE) --events $(EVENTS) --seed $(SEED)
+	@$(LAKEHOUSE) run --date $(DEMO_DATE)
+	@$(LAKEHOUSE) report --date $(DEMO_DATE)
 
 test: setup  ## the whole test suite against the real servers (starts and stops them if needed)
 	@if bash scripts/stack.sh is-up; then started=no; else started=yes; fi; \
@@ -48,6 +52,18 @@ EVENTS ?= 1300000
 SEED ?= 42
 generate: up  ## write a day of enriched events to MinIO: make generate DATE=YYYY-MM-DD EVENTS=N SEED=S
 	@$(LAKEHOUSE) generate --date $(DATE) --events $(EVENTS) --seed $(SEED)
+
+run: up  ## curate one day with spark-submit: make run DATE=YYYY-MM-DD
+	@$(LAKEHOUSE) run --date $(DATE)
+
+backfill: up  ## curate days one after another: make backfill START=YYYY-MM-DD END=YYYY-MM-DD (END exclusive)
+	@$(LAKEHOUSE) run --start $(START) --end $(END)
+
+rollback: up  ## restore the tables to their versions before a run: make rollback RUN_ID=...
+	@$(LAKEHOUSE) rollback --run-id $(RUN_ID)
+
+replay: up  ## re-validate quarantined lines after a contract fix
+	@$(LAKEHOUSE) replay-quarantine
 
 sql: up  ## run one statement on Trino: make sql Q="SELECT 1" [TRINO_USER=analyst]
 	@test -n "$(Q)" || { echo 'usage: make sql Q="SELECT ..." [TRINO_USER=name]' >&2; exit 2; }

@@ -118,6 +118,42 @@ def replay_quarantine(settings: Settings, args: argparse.Namespace) -> int:
     return submit(settings, "curation/job", ["replay-quarantine"])
 
 
+def report(settings: Settings, args: argparse.Namespace) -> int:
+    """What landed, as Trino serves it."""
+    check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
+    conn = trino_connection(settings)
+
+    def show(title: str, sql: str, header: list[str]) -> None:
+        print(f"\n{title}\nTrino > {' '.join(sql.split())}")
+        print_table(header, query(conn, sql))
+
+    day = args.date.isoformat()
+    show("Rows per table", """
+        SELECT 'bronze.events', count(*) FROM bronze.events
+        UNION ALL SELECT 'quarantine.events', count(*) FROM quarantine.events
+        UNION ALL SELECT 'silver.taxi_trips', count(*) FROM silver.taxi_trips
+        UNION ALL SELECT 'silver.token_transfers', count(*) FROM silver.token_transfers
+        UNION ALL SELECT 'silver.tokens', count(*) FROM silver.tokens
+        UNION ALL SELECT 'ops.pipeline_runs', count(*) FROM ops.pipeline_runs
+        ORDER BY 1""", ["table", "rows"])
+    show(f"Quarantine by reason (landed {day})", f"""
+        SELECT primary_reason, count(*) AS lines FROM quarantine.events
+        WHERE event_date = DATE '{day}' GROUP BY 1 ORDER BY 2 DESC, 1""", ["reason", "lines"])
+    show("Last runs", """
+        SELECT run_id, status, window_start, round(seconds, 1),
+               element_at(counts, 'lines_read'), element_at(counts, 'inserted'),
+               element_at(counts, 'duplicates_in_window') + element_at(counts, 'duplicates_history'),
+               element_at(counts, 'quarantined_unparseable') + element_at(counts, 'quarantined_contract')
+        FROM ops.pipeline_runs WHERE status <> 'running' ORDER BY started_at DESC LIMIT 5""",
+         ["run", "status", "window", "seconds", "lines", "inserted", "duplicates", "quarantined"])
+    show(f"Token transfers by business date (silver)", """
+        SELECT business_date, count(*) AS transfers, count(DISTINCT token_address) AS tokens,
+               max(length(value)) AS longest_value_digits
+        FROM silver.token_transfers GROUP BY 1 ORDER BY 1 DESC LIMIT 6""",
+         ["business_date", "transfers", "tokens", "max value digits"])
+    return 0
+
+
 def iso_date(text: str) -> date:
     return date.fromisoformat(text)
 
@@ -146,10 +182,12 @@ def main(argv: list[str]) -> int:
     rollback_parser.add_argument("--run-id", required=True)
     rollback_parser.add_argument("--force", action="store_true", help="even if later runs exist (undoes them too)")
     commands.add_parser("replay-quarantine", help="re-validate quarantined lines after a contract fix")
+    report_parser = commands.add_parser("report", help="print what landed, queried through Trino")
+    report_parser.add_argument("--date", type=iso_date, required=True)
 
     args = parser.parse_args(argv)
     handlers = {"smoke": smoke, "generate": generate, "run": run, "rollback": rollback,
-                "replay-quarantine": replay_quarantine}
+                "replay-quarantine": replay_quarantine, "report": report}
     return handlers[args.command](Settings.load(), args)
 
 

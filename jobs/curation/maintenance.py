@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timezone
 from pathlib import Path
 
 from delta.tables import DeltaTable
@@ -55,7 +56,7 @@ def rollback_run(settings: Settings, run_id: str, force: bool = False) -> None:
         ctx.counts = {"restored_tables": len(table_names(registry))}
         ctx.write_ledger("succeeded", error=f"rolled back {run_id}")
         marker = RunContext(settings, registry, spark, run_id, rows[0].kind, None)
-        marker.started_at = started
+        marker.started_at = started.astimezone(timezone.utc)  # Spark hands back naive local times
         marker.write_ledger("rolled_back", error=f"rolled back by {ctx.run_id}")
     log.info("rolled back run %s", run_id)
 
