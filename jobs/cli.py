@@ -146,11 +146,32 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
                element_at(counts, 'quarantined_unparseable') + element_at(counts, 'quarantined_contract')
         FROM ops.pipeline_runs WHERE status <> 'running' ORDER BY started_at DESC LIMIT 5""",
          ["run", "status", "window", "seconds", "lines", "inserted", "duplicates", "quarantined"])
-    show(f"Token transfers by business date (silver)", """
+    show("Token transfers by business date (silver)", """
         SELECT business_date, count(*) AS transfers, count(DISTINCT token_address) AS tokens,
                max(length(value)) AS longest_value_digits
         FROM silver.token_transfers GROUP BY 1 ORDER BY 1 DESC LIMIT 6""",
          ["business_date", "transfers", "tokens", "max value digits"])
+
+    analyst = trino_connection(settings, user="analyst")  # read-only: gold and serving only
+    sql = f"""SELECT token_address, symbol, transfers, distinct_senders, distinct_receivers, volume_raw
+              FROM gold.agg_token_transfers_daily WHERE business_date = DATE '{day}'
+              ORDER BY transfers DESC, token_address LIMIT 5"""
+    print(f"\nTop tokens on {day} (gold), as the read-only analyst\nTrino (user analyst) > {' '.join(sql.split())}")
+    print_table(["token", "symbol", "transfers", "senders", "receivers", "raw volume (exact uint256 sum)"],
+                query(analyst, sql))
+    return 0
+
+
+def publish(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.contracts import load_contracts
+    from jobs.curation.job import table_names
+    from jobs.publish import publish as publish_to_trino
+
+    check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
+    tables = [*table_names(load_contracts()), "ops.pipeline_runs", "ops.stack_smoke"]
+    published = publish_to_trino(settings, tables)
+    print(f"published {len(published['tables'])} tables and {len(published['views'])} views to Trino "
+          f"({settings.trino_host}:{settings.trino_port})")
     return 0
 
 
@@ -182,12 +203,13 @@ def main(argv: list[str]) -> int:
     rollback_parser.add_argument("--run-id", required=True)
     rollback_parser.add_argument("--force", action="store_true", help="even if later runs exist (undoes them too)")
     commands.add_parser("replay-quarantine", help="re-validate quarantined lines after a contract fix")
+    commands.add_parser("publish", help="create the Trino schemas, register every table, create the serving views")
     report_parser = commands.add_parser("report", help="print what landed, queried through Trino")
     report_parser.add_argument("--date", type=iso_date, required=True)
 
     args = parser.parse_args(argv)
     handlers = {"smoke": smoke, "generate": generate, "run": run, "rollback": rollback,
-                "replay-quarantine": replay_quarantine, "report": report}
+                "replay-quarantine": replay_quarantine, "report": report, "publish": publish}
     return handlers[args.command](Settings.load(), args)
 
 

@@ -57,6 +57,8 @@ node.bind-ip=127.0.0.1
 node.internal-address=127.0.0.1
 PROPS
   for plugin in delta-lake tpch; do ln -s "$TRINO_HOME/plugin/$plugin" "$plugins/$plugin"; done
+  # Trino's own file-based access control: analysts read gold and serving only.
+  printf 'access-control.name=file\nsecurity.config-file=%s\n' "$etc/rules.json" > "$etc/access-control.properties"
 }
 
 trino_ready() {

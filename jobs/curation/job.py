@@ -27,7 +27,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
-    DateType, DoubleType, LongType, MapType, StringType, StructField, StructType, TimestampType,
+    ArrayType, DateType, DoubleType, LongType, MapType, StringType, StructField, StructType, TimestampType,
 )
 
 from jobs.contracts import CONTRACTS_DIR, Contract, ContractRegistry, load_contracts
@@ -36,6 +36,8 @@ from jobs.curation.lock import PipelineLock
 from jobs.curation.plan import RunWindow, files_for_window
 from jobs.entrypoint import run_main
 from jobs.errors import LakehouseError
+from jobs.gold import build_gold
+from jobs.models import load_models
 from jobs.preflight import check_endpoints
 from jobs.reader import LINES_SCHEMA, read_lines
 from jobs.settings import Settings
@@ -66,6 +68,7 @@ LEDGER_SCHEMA = StructType([
     StructField("versions_before", MapType(StringType(), LongType())),
     StructField("versions_after", MapType(StringType(), LongType())),
     StructField("error", StringType()),
+    StructField("business_dates", ArrayType(DateType())),
 ])
 INGESTED_SCHEMA = StructType([
     StructField("source_file", StringType(), False),
@@ -80,7 +83,9 @@ class AccountingError(LakehouseError):
 
 
 def table_names(registry: ContractRegistry) -> list[str]:
-    return ["bronze.events", "quarantine.events", *registry.target_tables, "ops.ingested_files"]
+    """Every table a run writes (and a rollback restores); the ledger is never restored."""
+    gold = [model.table for model in load_models()]
+    return ["bronze.events", "quarantine.events", *registry.target_tables, *gold, "ops.ingested_files"]
 
 
 def path_of(settings: Settings, table: str) -> str:
@@ -143,6 +148,7 @@ class RunContext:
     counts: dict[str, int] = field(default_factory=dict)
     versions_before: dict[str, int] = field(default_factory=dict)
     versions_after: dict[str, int] = field(default_factory=dict)
+    business_dates: set = field(default_factory=set)
     files: int = 0
 
     @contextmanager
@@ -168,12 +174,12 @@ class RunContext:
             {k: int(v) for k, v in self.counts.items()},
             (lines / seconds) if seconds else None,
             peak_rss_bytes(self.spark), self.files,
-            dict(self.versions_before), versions_after, error,
+            dict(self.versions_before), versions_after, error, sorted(self.business_dates),
         )
 
     def write_ledger(self, status: str, versions_after: dict[str, int] | None = None, error: str | None = None) -> None:
         rows = self.spark.createDataFrame([self.ledger_row(status, versions_after, error)], LEDGER_SCHEMA)
-        lake.append(self.spark, self.path("ops.pipeline_runs"), rows)
+        lake.append(self.spark, self.path("ops.pipeline_runs"), rows, merge_schema=True)
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -241,6 +247,11 @@ def write_curated(ctx: RunContext, validated: DataFrame, files: list[str]) -> No
             counts[f"duplicates_in_window:{table}"] = counts[f"valid:{table}"] - deduped
             counts[f"duplicates_history:{table}"] = deduped - result.inserted - result.updated
 
+    with ctx.stage("gold"):
+        # Every business date the batch holds, even if nothing new was inserted: a run
+        # killed between silver and gold must still leave gold right when rerun.
+        versions_after.update(build_gold(spark, ctx.settings, sorted(ctx.business_dates)))
+
     if files:
         with ctx.stage("ingested_files"):
             rows = spark.createDataFrame(
@@ -270,10 +281,11 @@ def write_silver(ctx: RunContext, validated: DataFrame, contract: Contract) -> t
     try:
         rows = deduped.count()
         path = ctx.path(contract.target_table)
+        dates = [r[0] for r in deduped.select("business_date").distinct().collect() if r[0] is not None]
+        ctx.business_dates.update(dates)
         if contract.latest_by:
             result = lake.merge_latest(ctx.spark, contract.target_table, path, deduped, key, contract.latest_by)
         else:
-            dates = [r[0] for r in deduped.select("business_date").distinct().collect() if r[0] is not None]
             prune = lake.date_range_condition("business_date", dates, ctx.settings.look_back_days) if dates else None
             partition_by = ["business_date"] if contract.target_table == "silver.token_transfers" else []
             result = lake.merge_insert_only(ctx.spark, contract.target_table, path, deduped, key, prune, partition_by)
@@ -319,12 +331,9 @@ def check_accounting(counts: dict[str, int], tables: list[str], bronze_expected:
 def register_in_trino(settings: Settings, tables: list[str]) -> None:
     if not (settings.uses_object_store and settings.trino_register):
         return
-    from jobs.trino_catalog import register_table, trino_connection
+    from jobs.publish import publish
 
-    conn = trino_connection(settings)
-    for table in tables:
-        schema, name = table.split(".")
-        register_table(conn, settings, schema, name)
+    publish(settings, tables)
 
 
 def run_window(settings: Settings, window: RunWindow, faults: FaultInjection, run_id: str | None = None) -> dict:

@@ -121,8 +121,11 @@ def replace_source_files(spark: SparkSession, table: str, path: str, rows: DataF
     return WriteResult(table, version, metrics.get("numOutputRows", 0), 0, metrics.get("numOutputRows", 0))
 
 
-def append(spark: SparkSession, path: str, rows: DataFrame) -> int:
-    rows.write.format("delta").mode("append").save(path)
+def append(spark: SparkSession, path: str, rows: DataFrame, merge_schema: bool = False) -> int:
+    writer = rows.write.format("delta").mode("append")
+    if merge_schema:  # the ledger gains columns over time; old rows read them as null
+        writer = writer.option("mergeSchema", "true")
+    writer.save(path)
     return _last_commit(spark, path)[0]
 
 

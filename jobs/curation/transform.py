@@ -21,7 +21,8 @@ METADATA_COLUMNS = ["root_id", "collector_id", "collector_tstamp", "schema_versi
 
 def folder_date(source_file: Column) -> Column:
     """The landing date in the path: .../event_date=YYYY-MM-DD/hour=HH/..."""
-    return F.to_date(F.regexp_extract(source_file, r"event_date=(\d{4}-\d{2}-\d{2})", 1))
+    landed = F.regexp_extract(source_file, r"event_date=(\d{4}-\d{2}-\d{2})", 1)
+    return F.when(landed != "", F.to_date(landed))
 
 
 def with_landing_date(validated: DataFrame) -> DataFrame:

@@ -1,0 +1,113 @@
+"""Gold models: one Spark SQL file per table under models/gold, with a YAML header.
+
+    /* ---
+    table: gold.agg_taxi_daily
+    keys: [business_date, pu_borough]
+    refresh: by_date            # or full (every run), or once (when absent)
+    date_column: business_date  # by_date models are recomputed for the dates a run touched
+    partition_by: []
+    depends_on: [gold.fct_taxi_trips]
+    --- */
+    SELECT ... FROM {{ gold.fct_taxi_trips }} WHERE business_date IN ({{ dates }})
+
+`{{ schema.table }}` names another table (or `seed.<name>`, a CSV under models/seeds);
+`{{ dates }}` is the list of business dates being recomputed. Models run in
+dependency order; a by_date model replaces exactly its dates (replaceWhere).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from jobs.errors import LakehouseError
+from jobs.settings import PROJECT_ROOT
+
+MODELS_DIR = PROJECT_ROOT / "models" / "gold"
+SEEDS_DIR = PROJECT_ROOT / "models" / "seeds"
+HEADER = re.compile(r"^\s*/\*\s*---\s*\n(.*?)\n\s*---\s*\*/\s*\n", re.DOTALL)
+REFERENCE = re.compile(r"\{\{\s*([a-z_]+\.[a-z_]+|dates)\s*\}\}")
+
+
+class ModelError(LakehouseError):
+    pass
+
+
+@dataclass(frozen=True)
+class Model:
+    table: str
+    description: str
+    keys: tuple[str, ...]
+    refresh: str  # once | full | by_date
+    date_column: str | None
+    partition_by: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    sql: str
+    source: str
+
+    @property
+    def references(self) -> set[str]:
+        return {name for name in REFERENCE.findall(self.sql) if name != "dates"}
+
+    def render(self, resolve, dates: list[date]) -> str:
+        """The SQL with references resolved and the dates filled in."""
+        date_list = ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(set(dates))) or "NULL"
+        return REFERENCE.sub(lambda m: date_list if m[1] == "dates" else resolve(m[1]), self.sql)
+
+
+def parse_model(path: Path) -> Model:
+    text = path.read_text()
+    match = HEADER.match(text)
+    if not match:
+        raise ModelError(f"{path.name}: missing the /* --- ... --- */ header")
+    try:
+        header = yaml.safe_load(match[1]) or {}
+    except yaml.YAMLError as exc:
+        raise ModelError(f"{path.name}: header is not valid YAML: {exc}") from None
+    for key in ("table", "keys", "refresh", "depends_on"):
+        if key not in header:
+            raise ModelError(f"{path.name}: header needs '{key}'")
+    if header["refresh"] not in ("once", "full", "by_date"):
+        raise ModelError(f"{path.name}: refresh is 'once', 'full' or 'by_date'")
+    if header["refresh"] == "by_date" and not header.get("date_column"):
+        raise ModelError(f"{path.name}: a by_date model needs a date_column")
+    model = Model(
+        table=header["table"], description=str(header.get("description", "")),
+        keys=tuple(header["keys"]), refresh=header["refresh"], date_column=header.get("date_column"),
+        partition_by=tuple(header.get("partition_by") or ()), depends_on=tuple(header["depends_on"]),
+        sql=text[match.end():].strip().rstrip(";"), source=path.name,
+    )
+    undeclared = model.references - set(model.depends_on)
+    if undeclared:
+        raise ModelError(f"{path.name}: uses {sorted(undeclared)} without declaring them in depends_on")
+    if model.refresh == "by_date" and "{{ dates }}" not in model.sql.replace("{{dates}}", "{{ dates }}"):
+        raise ModelError(f"{path.name}: a by_date model must filter on {{{{ dates }}}}")
+    return model
+
+
+def load_models(directory: Path = MODELS_DIR) -> list[Model]:
+    """All models, in an order where every model comes after what it depends on."""
+    models = {m.table: m for m in (parse_model(p) for p in sorted(directory.glob("*.sql")))}
+    ordered: list[Model] = []
+    visiting: set[str] = set()
+
+    def visit(table: str, chain: tuple[str, ...]) -> None:
+        if table in (m.table for m in ordered) or table not in models:
+            return
+        if table in visiting:
+            raise ModelError(f"dependency cycle: {' -> '.join((*chain, table))}")
+        visiting.add(table)
+        for dependency in models[table].depends_on:
+            if dependency.startswith("gold.") and dependency not in models:
+                raise ModelError(f"{models[table].source}: depends on unknown model {dependency}")
+            visit(dependency, (*chain, table))
+        visiting.discard(table)
+        ordered.append(models[table])
+
+    for table in sorted(models):
+        visit(table, ())
+    return ordered

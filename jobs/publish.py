@@ -1,0 +1,48 @@
+"""Make the lake visible in Trino: schemas, every Delta table, the serving views."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from trino.exceptions import TrinoUserError
+
+from jobs.object_store import s3_client
+from jobs.settings import PROJECT_ROOT, Settings
+from jobs.trino_catalog import query, register_table, sql_literal, trino_connection
+
+log = logging.getLogger("publish")
+SCHEMAS = ("bronze", "quarantine", "silver", "gold", "ops", "serving")
+VIEWS_DIR = PROJECT_ROOT / "trino" / "views"
+
+
+def delta_table_exists(settings: Settings, table: str) -> bool:
+    schema, name = table.split(".")
+    prefix = f"{settings.lake_key_prefix}{schema}/{name}/_delta_log/"
+    listing = s3_client(settings).list_objects_v2(Bucket=settings.lake_bucket, Prefix=prefix, MaxKeys=1)
+    return listing.get("KeyCount", 0) > 0
+
+
+def publish(settings: Settings, tables: list[str], views_dir: Path = VIEWS_DIR) -> dict[str, list[str]]:
+    """Idempotent: creates what is missing, registers new tables, replaces the views."""
+    conn = trino_connection(settings)
+    catalog = settings.trino_catalog
+    for schema in SCHEMAS:
+        query(conn, f"CREATE SCHEMA IF NOT EXISTS {catalog}.{schema} "
+                    f"WITH (location = {sql_literal(settings.trino_location(schema))})")
+    registered, views = [], []
+    for table in tables:
+        if delta_table_exists(settings, table):
+            schema, name = table.split(".")
+            register_table(conn, settings, schema, name)
+            registered.append(table)
+    for view in sorted(views_dir.glob("*.sql")):
+        try:
+            query(conn, view.read_text().strip().rstrip(";"))
+            views.append(view.stem)
+        except TrinoUserError as exc:
+            if exc.error_name != "TABLE_NOT_FOUND":
+                raise
+            log.info("view %s not created yet: %s (no run has built it)", view.stem, exc.message)
+    log.info("published %d tables and %d views to Trino", len(registered), len(views))
+    return {"tables": registered, "views": views}

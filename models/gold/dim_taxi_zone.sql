@@ -1,0 +1,13 @@
+/* ---
+table: gold.dim_taxi_zone
+description: The 265 NYC TLC taxi zones (seed models/seeds/taxi_zone_lookup.csv).
+keys: [location_id]
+refresh: once
+depends_on: [seed.taxi_zone_lookup]
+--- */
+SELECT
+  CAST(LocationID AS INT) AS location_id,
+  Borough                 AS borough,
+  Zone                    AS zone,
+  service_zone            AS service_zone
+FROM {{ seed.taxi_zone_lookup }}

@@ -1,0 +1,117 @@
+"""Shared pieces of the integration tests: generated datasets in the raw bucket,
+a fresh warehouse per scenario, and readers of the generator's ground truth."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from jobs.curation.job import path_of
+from jobs.generator.defects import DefectRates
+from jobs.generator.generate import GeneratorConfig, generate_day
+from jobs.generator.sinks import ObjectStoreBucket
+from jobs.object_store import s3_client
+
+DAY1 = date(2032, 3, 1)
+DAYS = [DAY1, DAY1 + timedelta(days=1), DAY1 + timedelta(days=2)]
+SILVER = ["silver.taxi_trips", "silver.token_transfers", "silver.tokens"]
+CURATED = ["bronze.events", "quarantine.events", *SILVER]
+RATES = DefectRates().scaled(4)
+EVENTS = 6_000
+DATASET = f"tests/raw-{uuid.uuid4().hex[:6]}"
+
+
+# -- fixtures ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def dataset(settings) -> str:
+    """Three generated days in the raw bucket; returns their s3a:// location."""
+    sink = ObjectStoreBucket(settings.s3_endpoint, settings.s3_region, settings.loader_s3_access_key,
+                             settings.loader_s3_secret_key, settings.raw_bucket, DATASET + "/")
+    for day in DAYS:
+        generate_day(GeneratorConfig(day=day, events=EVENTS, seed=101, rates=RATES), sink, workers=2)
+    return f"s3a://{settings.raw_bucket}/{DATASET}"
+
+
+def lake(settings, dataset: str, name: str, **overrides):
+    """Settings for a fresh warehouse of its own."""
+    return settings.with_overrides(
+        warehouse=f"s3a://{settings.lake_bucket}/tests/{name}-{uuid.uuid4().hex[:6]}",
+        raw_uri=dataset, trino_register=False, lock_wait_seconds=5, **overrides,
+    )
+
+
+def env_for(scenario) -> dict[str, str]:
+    """The same scenario for a `lakehouse` subprocess."""
+    return {
+        "LAKEHOUSE_WAREHOUSE": scenario.warehouse,
+        "LAKEHOUSE_RAW_URI": scenario.raw_uri,
+        "LAKEHOUSE_TRINO_REGISTER": str(scenario.trino_register).lower(),
+        "LAKEHOUSE_LOCK_WAIT_SECONDS": str(scenario.lock_wait_seconds),
+        "LAKEHOUSE_SPARK_DRIVER_MEMORY": "2g",
+    }
+
+
+def truth(settings, day: date, name: str) -> bytes:
+    key = f"{DATASET}/_truth/event_date={day}/{name}"
+    return s3_client(settings).get_object(Bucket=settings.raw_bucket, Key=key)["Body"].read()
+
+
+def manifest(settings, day: date) -> dict:
+    return json.loads(truth(settings, day, "manifest.json"))
+
+
+def truth_keys(settings, days: list[date], table: str) -> set[str]:
+    keys: set[str] = set()
+    latest: dict[str, tuple[int, str]] = {}
+    for day in days:
+        for line in gzip.decompress(truth(settings, day, f"keys/{table}.tsv.gz")).decode().splitlines():
+            if table == "silver.tokens":  # a dimension: the newest state over all days
+                business_date, address, block = line.split("\t")
+                if address not in latest or int(block) > latest[address][0]:
+                    latest[address] = (int(block), business_date)
+            elif line:
+                keys.add(line)
+    return keys | {f"{d}\t{a}\t{b}" for a, (b, d) in latest.items()}
+
+
+def read(spark, scenario, table: str) -> DataFrame:
+    return spark.read.format("delta").load(path_of(scenario, table))
+
+
+def silver_keys(spark, scenario, table: str) -> set[str]:
+    """Silver rows rendered the way the generator writes its truth keys."""
+    frame = read(spark, scenario, table)
+    if table == "silver.taxi_trips":
+        local = lambda c: F.date_format(F.from_utc_timestamp(c, "America/New_York"), "yyyy-MM-dd HH:mm:ss")  # noqa: E731
+        key = F.concat_ws("|", "vendor_id", local("pickup_at"), local("dropoff_at"), "pu_location_id",
+                          "do_location_id", F.col("total_amount").cast("string"))
+    elif table == "silver.token_transfers":
+        key = F.concat_ws("|", "transaction_hash", "log_index")
+    else:
+        key = F.concat_ws("\t", "address", "block_number")
+    rows = frame.select(F.concat_ws("\t", F.col("business_date").cast("string"), key)).collect()
+    return {r[0] for r in rows}
+
+
+def checksums(spark, scenario, tables=CURATED, ignore=("run_id",)) -> dict[str, list[str]]:
+    """Sorted row hashes of each table: equal iff the tables hold the same rows."""
+    result = {}
+    for table in tables:
+        frame = read(spark, scenario, table)
+        columns = sorted(c for c in frame.columns if c not in ignore)
+        hashes = frame.select(F.sha2(F.to_json(F.struct(*columns)), 256).alias("h")).collect()
+        result[table] = sorted(r.h for r in hashes)
+    return result
+
+
+def ledger(spark, scenario) -> list:
+    return read(spark, scenario, "ops.pipeline_runs").orderBy("started_at", F.col("finished_at").asc_nulls_first()).collect()
+
+

@@ -1,0 +1,50 @@
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from jobs.models import ModelError, load_models, parse_model
+
+
+def test_models_come_in_dependency_order():
+    order = [m.table for m in load_models()]
+    assert len(order) == 7
+    for model in load_models():
+        for dependency in model.depends_on:
+            if dependency.startswith("gold."):
+                assert order.index(dependency) < order.index(model.table), (dependency, model.table)
+
+
+def test_references_and_dates_are_rendered():
+    (model,) = [m for m in load_models() if m.table == "gold.agg_taxi_daily"]
+    sql = model.render(lambda name: f"<{name}>", [date(2026, 11, 20), date(2026, 11, 18), date(2026, 11, 20)])
+    assert "FROM <gold.fct_taxi_trips>" in sql
+    assert "IN (DATE'2026-11-18', DATE'2026-11-20')" in sql
+    assert "{{" not in sql
+
+
+def write(tmp_path: Path, name: str, header: str, sql: str) -> Path:
+    path = tmp_path / name
+    path.write_text(f"/* ---\n{header}\n--- */\n{sql}\n")
+    return path
+
+
+def test_an_undeclared_reference_is_named(tmp_path):
+    path = write(tmp_path, "x.sql", "table: gold.x\nkeys: [a]\nrefresh: full\ndepends_on: []",
+                 "SELECT * FROM {{ silver.tokens }}")
+    with pytest.raises(ModelError, match=r"x.sql: uses \['silver.tokens'\] without declaring"):
+        parse_model(path)
+
+
+def test_a_by_date_model_must_filter_on_its_dates(tmp_path):
+    path = write(tmp_path, "y.sql", "table: gold.y\nkeys: [a]\nrefresh: by_date\ndate_column: d\n"
+                 "depends_on: [silver.tokens]", "SELECT * FROM {{ silver.tokens }}")
+    with pytest.raises(ModelError, match="must filter on"):
+        parse_model(path)
+
+
+def test_a_dependency_cycle_is_reported(tmp_path):
+    write(tmp_path, "a.sql", "table: gold.a\nkeys: [k]\nrefresh: full\ndepends_on: [gold.b]", "SELECT * FROM {{ gold.b }}")
+    write(tmp_path, "b.sql", "table: gold.b\nkeys: [k]\nrefresh: full\ndepends_on: [gold.a]", "SELECT * FROM {{ gold.a }}")
+    with pytest.raises(ModelError, match="dependency cycle"):
+        load_models(tmp_path)

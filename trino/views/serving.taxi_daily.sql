@@ -1,0 +1,13 @@
+-- Taxi operations per day and pickup borough, for the Superset dashboard.
+CREATE OR REPLACE VIEW delta.serving.taxi_daily AS
+SELECT
+  business_date,
+  pu_borough,
+  trips,
+  revenue,
+  tips,
+  distance_miles,
+  mean_distance_miles,
+  card_share,
+  CAST(revenue AS DOUBLE) / trips AS revenue_per_trip
+FROM delta.gold.agg_taxi_daily
