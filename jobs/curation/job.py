@@ -204,7 +204,9 @@ def curate_window(ctx: RunContext) -> dict[str, int]:
 
     with ctx.stage("validate"):
         lines = read_lines(spark, files) if files else spark.createDataFrame([], LINES_SCHEMA)
-        validated = transform.with_landing_date(validate(lines, registry)).persist(StorageLevel.MEMORY_AND_DISK)
+        # On local disk, not the heap: a day's validated rows are wide (payload text plus
+        # one typed struct per table), and the heap is needed by the MERGEs that follow.
+        validated = transform.with_landing_date(validate(lines, registry)).persist(StorageLevel.DISK_ONLY)
         ctx.counts.update(transform.run_counts(validated, registry.target_tables))
         log.info("read %d lines: %d parsed, %d valid, %d quarantined", ctx.counts["lines_read"],
                  ctx.counts["events_parsed"], ctx.counts["valid"],
@@ -277,7 +279,7 @@ def write_silver(ctx: RunContext, validated: DataFrame, contract: Contract) -> t
         deduped = transform.latest_per_key(candidates, key, contract.latest_by)
     else:
         deduped = transform.first_per_key(candidates, key)
-    deduped = transform.without_tiebreakers(deduped).persist(StorageLevel.MEMORY_AND_DISK)
+    deduped = transform.without_tiebreakers(deduped).persist(StorageLevel.DISK_ONLY)
     try:
         rows = deduped.count()
         path = ctx.path(contract.target_table)

@@ -84,7 +84,7 @@ def replay_quarantine(settings: Settings) -> dict:
                 F.coalesce(F.length("raw_line"), F.lit(0)).alias("line_bytes"),
                 F.when(F.col("primary_reason").isin(*READ_ERRORS), F.col("primary_reason")).alias("read_error"),
             )
-            validated = transform.with_landing_date(validate(lines, registry)).persist(StorageLevel.MEMORY_AND_DISK)
+            validated = transform.with_landing_date(validate(lines, registry)).persist(StorageLevel.DISK_ONLY)
             ctx.counts.update(transform.run_counts(validated, registry.target_tables))
         versions_after = {}
         for table in registry.target_tables:
