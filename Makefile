@@ -18,7 +18,7 @@ TRINO_USER ?= pipeline
 TRINO_CLI = java -Dorg.jline.terminal.dumb=true -jar $${LAKEHOUSE_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/lakehouse}/trino/trino-cli-$(TRINO_VERSION)-executable.jar \
 	--server http://127.0.0.1:$(TRINO_PORT) --user $(TRINO_USER) --catalog delta
 
-.PHONY: help setup up down status demo test sql trino-cli generate run backfill rollback replay
+.PHONY: help setup up down status demo test docs sql trino-cli generate run backfill rollback replay
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -64,6 +64,9 @@ rollback: up  ## restore the tables to their versions before a run: make rollbac
 
 replay: up  ## re-validate quarantined lines after a contract fix
 	@$(LAKEHOUSE) replay-quarantine
+
+docs:  ## where the quality gates' Data Docs are: the local site (latest run) and each run's copy in the lake
+	@$(LAKEHOUSE) docs
 
 sql: up  ## run one statement on Trino: make sql Q="SELECT 1" [TRINO_USER=analyst]
 	@test -n "$(Q)" || { echo 'usage: make sql Q="SELECT ..." [TRINO_USER=name]' >&2; exit 2; }

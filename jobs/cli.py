@@ -168,10 +168,31 @@ def publish(settings: Settings, args: argparse.Namespace) -> int:
     from jobs.publish import publish as publish_to_trino
 
     check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
-    tables = [*table_names(load_contracts()), "ops.pipeline_runs", "ops.stack_smoke"]
+    tables = [*table_names(load_contracts()), "ops.pipeline_runs", "ops.quality_results", "ops.stack_smoke"]
     published = publish_to_trino(settings, tables)
     print(f"published {len(published['tables'])} tables and {len(published['views'])} views to Trino "
           f"({settings.trino_host}:{settings.trino_port})")
+    return 0
+
+
+def docs(settings: Settings, args: argparse.Namespace) -> int:
+    """Where the Data Docs of the quality gates are: the local site and each run's copy in the lake."""
+    from jobs.object_store import s3_client
+    from jobs.quality import EXPECTATIONS_DIR
+
+    root = Path(settings.expectations_dir) if settings.expectations_dir else EXPECTATIONS_DIR
+    local = root / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    print(f"local (the latest run on this machine): {local.resolve().as_uri() if local.is_file() else 'none yet'}")
+    if not settings.uses_object_store:
+        return 0
+    prefix = f"{settings.lake_key_prefix}ops/data_docs/"
+    pages = s3_client(settings).get_paginator("list_objects_v2").paginate(Bucket=settings.lake_bucket, Prefix=prefix)
+    sites = sorted((obj["LastModified"], obj["Key"]) for page in pages for obj in page.get("Contents", [])
+                   if obj["Key"].count("/") == prefix.count("/") + 1 and obj["Key"].endswith("/index.html"))
+    for modified, key in sites[-args.last:]:
+        print(f"lake  {modified:%Y-%m-%d %H:%M:%S} UTC  s3://{settings.lake_bucket}/{key}")
+    if not sites:
+        print(f"lake: no Data Docs under s3://{settings.lake_bucket}/{prefix} yet (make run)")
     return 0
 
 
@@ -206,10 +227,13 @@ def main(argv: list[str]) -> int:
     commands.add_parser("publish", help="create the Trino schemas, register every table, create the serving views")
     report_parser = commands.add_parser("report", help="print what landed, queried through Trino")
     report_parser.add_argument("--date", type=iso_date, required=True)
+    docs_parser = commands.add_parser("docs", help="where the quality gates' Data Docs are (local and in the lake)")
+    docs_parser.add_argument("--last", type=int, default=5, help="how many runs' sites to list")
 
     args = parser.parse_args(argv)
     handlers = {"smoke": smoke, "generate": generate, "run": run, "rollback": rollback,
-                "replay-quarantine": replay_quarantine, "report": report, "publish": publish}
+                "replay-quarantine": replay_quarantine, "report": report, "publish": publish,
+                "docs": docs}
     return handlers[args.command](Settings.load(), args)
 
 

@@ -97,6 +97,7 @@ class Settings:
 
     # The curation job
     contracts_dir: str = ""  # "" means models/contracts of this project
+    expectations_dir: str = ""  # "" means expectations/ of this project (the GE context)
     grace_days: int = 2  # late-landing files in the folders of this many earlier days are picked up
     look_back_days: int = 3  # how far before a batch's dates the MERGE looks for duplicates
     lock_wait_seconds: float = 60
@@ -187,6 +188,7 @@ _ENV_FIELDS = (
     "spark_shuffle_partitions",
     "ivy_cache",
     "contracts_dir",
+    "expectations_dir",
     "grace_days",
     "look_back_days",
     "lock_wait_seconds",

@@ -39,6 +39,7 @@ from jobs.errors import LakehouseError
 from jobs.gold import build_gold
 from jobs.models import load_models
 from jobs.preflight import check_endpoints
+from jobs.quality import QualityGate, QualityGateError, RESULTS_SCHEMA, failures, publish_docs, result_rows
 from jobs.reader import LINES_SCHEMA, read_lines
 from jobs.settings import Settings
 from jobs.spark import build_spark_session
@@ -69,6 +70,8 @@ LEDGER_SCHEMA = StructType([
     StructField("versions_after", MapType(StringType(), LongType())),
     StructField("error", StringType()),
     StructField("business_dates", ArrayType(DateType())),
+    StructField("quality_failures", ArrayType(StringType())),  # error expectations that stopped the run
+    StructField("data_docs", StringType()),  # this run's Data Docs site in the lake
 ])
 INGESTED_SCHEMA = StructType([
     StructField("source_file", StringType(), False),
@@ -149,7 +152,11 @@ class RunContext:
     versions_before: dict[str, int] = field(default_factory=dict)
     versions_after: dict[str, int] = field(default_factory=dict)
     business_dates: set = field(default_factory=set)
+    dates_by_table: dict[str, set] = field(default_factory=dict)
     files: int = 0
+    gate: QualityGate | None = None
+    quality_failures: list[str] = field(default_factory=list)
+    data_docs: str | None = None
 
     @contextmanager
     def stage(self, name: str):
@@ -175,6 +182,7 @@ class RunContext:
             (lines / seconds) if seconds else None,
             peak_rss_bytes(self.spark), self.files,
             dict(self.versions_before), versions_after, error, sorted(self.business_dates),
+            list(self.quality_failures), self.data_docs,
         )
 
     def write_ledger(self, status: str, versions_after: dict[str, int] | None = None, error: str | None = None) -> None:
@@ -249,10 +257,24 @@ def write_curated(ctx: RunContext, validated: DataFrame, files: list[str]) -> No
             counts[f"duplicates_in_window:{table}"] = counts[f"valid:{table}"] - deduped
             counts[f"duplicates_history:{table}"] = deduped - result.inserted - result.updated
 
+    with ctx.stage("quality_silver"):
+        ctx.gate = QualityGate.open(spark, ctx.settings)
+        outcomes = ctx.gate.check("silver", ctx.business_dates, ctx.window, ctx.dates_by_table, curated_dates(ctx))
+        stop_on_errors(ctx, outcomes, "silver")
+
     with ctx.stage("gold"):
         # Every business date the batch holds, even if nothing new was inserted: a run
         # killed between silver and gold must still leave gold right when rerun.
         versions_after.update(build_gold(spark, ctx.settings, sorted(ctx.business_dates)))
+
+    with ctx.stage("quality_gold"):
+        outcomes = ctx.gate.check("gold", ctx.business_dates, ctx.window)
+        if failures(outcomes):  # gold goes back to where it was: this run publishes nothing
+            for table in (t for t in versions_after if t.startswith("gold.")):
+                if versions_after[table] != ctx.versions_before.get(table):
+                    lake.restore(spark, ctx.path(table), ctx.versions_before.get(table))
+        stop_on_errors(ctx, outcomes, "gold")
+    report_quality(ctx)
 
     if files:
         with ctx.stage("ingested_files"):
@@ -272,6 +294,40 @@ def write_curated(ctx: RunContext, validated: DataFrame, files: list[str]) -> No
     ctx.versions_after = versions_after
 
 
+def curated_dates(ctx: RunContext) -> set[date]:
+    """The window days of earlier runs that succeeded: the history daily volumes compare with."""
+    path = ctx.path("ops.pipeline_runs")
+    runs = (ctx.spark.read.format("delta").load(path)
+            .where((F.col("kind") == "run") & (F.col("status") == "succeeded") & (F.col("run_id") != ctx.run_id))
+            .select("window_start", "window_end").distinct().collect())
+    return {day for r in runs for day in RunWindow(r.window_start, r.window_end).dates}
+
+
+def stop_on_errors(ctx: RunContext, outcomes, layer: str) -> None:
+    failed = failures(outcomes)
+    if failed:
+        ctx.quality_failures = failed
+        report_quality(ctx)
+        raise QualityGateError(layer, failed)
+    for warning in failures(outcomes, "warn"):
+        log.warning("quality warn: %s", warning)
+
+
+def report_quality(ctx: RunContext) -> None:
+    """ops.quality_results (one row per expectation) and the Data Docs site, here and in the lake."""
+    with ctx.stage("quality_report"):
+        rows = result_rows(ctx.run_id, ctx.window, ctx.gate.outcomes)
+        lake.append(ctx.spark, ctx.path("ops.quality_results"), ctx.spark.createDataFrame(rows, RESULTS_SCHEMA))
+        site = ctx.gate.build_docs(ctx.run_id)
+        ctx.data_docs = publish_docs(ctx.settings, site, ctx.run_id)
+        ctx.counts["quality_expectations"] = len(rows)
+        ctx.counts["quality_failed_error"] = len(failures(ctx.gate.outcomes))
+        ctx.counts["quality_failed_warn"] = len(failures(ctx.gate.outcomes, "warn"))
+        log.info("quality: %d expectations, %d error and %d warn failures; Data Docs %s (local %s)",
+                 len(rows), ctx.counts["quality_failed_error"], ctx.counts["quality_failed_warn"],
+                 ctx.data_docs, site)
+
+
 def write_silver(ctx: RunContext, validated: DataFrame, contract: Contract) -> tuple[lake.WriteResult, int]:
     candidates = transform.silver_candidates(validated, contract, ctx.run_id)
     key = list(contract.business_key)
@@ -285,6 +341,7 @@ def write_silver(ctx: RunContext, validated: DataFrame, contract: Contract) -> t
         path = ctx.path(contract.target_table)
         dates = [r[0] for r in deduped.select("business_date").distinct().collect() if r[0] is not None]
         ctx.business_dates.update(dates)
+        ctx.dates_by_table[contract.target_table] = set(dates)
         if contract.latest_by:
             result = lake.merge_latest(ctx.spark, contract.target_table, path, deduped, key, contract.latest_by)
         else:
@@ -357,7 +414,7 @@ def run_window(settings: Settings, window: RunWindow, faults: FaultInjection, ru
             raise
         with ctx.stage("ledger"):
             ctx.write_ledger("succeeded", versions_after=ctx.versions_after)
-        register_in_trino(settings, [*table_names(registry), "ops.pipeline_runs"])
+        register_in_trino(settings, [*table_names(registry), "ops.pipeline_runs", "ops.quality_results"])
     log.info("run %s succeeded: %d lines, %d inserted, %d duplicates, %d quarantined", run_id,
              counts["lines_read"], counts["inserted"], counts["duplicates_in_window"] + counts["duplicates_history"],
              counts["quarantined_unparseable"] + counts["quarantined_contract"])

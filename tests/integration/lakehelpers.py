@@ -39,6 +39,31 @@ def dataset(settings) -> str:
     return f"s3a://{settings.raw_bucket}/{DATASET}"
 
 
+@pytest.fixture(scope="session")
+def three_days(settings, dataset):
+    """A warehouse with the three days curated one run each (in this process). Shared:
+    tests that change it work on a `clone`."""
+    from jobs.curation.job import FaultInjection, run_window
+    from jobs.curation.plan import RunWindow
+
+    scenario = lake(settings, dataset, "three-days")
+    for day in DAYS:
+        run_window(scenario, RunWindow(day, day + timedelta(days=1)), FaultInjection())
+    return scenario
+
+
+def clone(settings, scenario, name: str):
+    """A copy of a scenario's warehouse (Delta logs name their files relatively)."""
+    copy = lake(settings, scenario.raw_uri, name)
+    client = s3_client(settings)
+    source, target = scenario.lake_key_prefix, copy.lake_key_prefix
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=settings.lake_bucket, Prefix=source):
+        for obj in page.get("Contents", []):
+            client.copy_object(Bucket=settings.lake_bucket, Key=target + obj["Key"][len(source):],
+                               CopySource={"Bucket": settings.lake_bucket, "Key": obj["Key"]})
+    return copy
+
+
 def lake(settings, dataset: str, name: str, **overrides):
     """Settings for a fresh warehouse of its own."""
     return settings.with_overrides(

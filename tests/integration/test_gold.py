@@ -17,7 +17,9 @@ from jobs.object_store import s3_client
 from jobs.publish import publish
 from jobs.trino_catalog import query
 from tests.conftest import run
-from tests.integration.lakehelpers import DATASET, DAY1, DAYS, checksums, dataset, lake, read, truth  # noqa: F401
+from tests.integration.lakehelpers import (  # noqa: F401  (dataset, three_days: fixtures)
+    DATASET, DAY1, DAYS, checksums, clone, dataset, lake, read, three_days, truth,
+)
 from tests.oracle import daily_aggregates
 
 pytestmark = pytest.mark.integration
@@ -74,10 +76,8 @@ def test_gold_equals_the_oracle_after_one_day(spark, settings, dataset):
     assert amounts and all(Decimal(r.amount) == Decimal(r.value_raw).scaleb(-18, context=exact) for r in amounts)
 
 
-def test_gold_after_a_backfill_with_late_events_and_a_rerun(spark, settings, dataset):
-    scenario = lake(settings, dataset, "gold-backfill")
-    for day in DAYS:
-        run_window(scenario, RunWindow(day, day + timedelta(days=1)), FaultInjection())
+def test_gold_after_a_backfill_with_late_events_and_a_rerun(spark, settings, three_days):
+    scenario = clone(settings, three_days, "gold-backfill")  # the three days, one run each
     # late events of later days landed in earlier business dates: those were recomputed
     assert_gold_equals_oracle(spark, settings, scenario, DAYS)
     # Rerunning the day changes nothing. (Rerunning an older day after newer ones would

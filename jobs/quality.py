@@ -1,0 +1,369 @@
+"""Quality gates: Great Expectations checks of whole batches and tables.
+
+Row-level rules live in the contracts and run in one Spark pass (jobs/validation.py).
+Here, GE checks what only shows at batch or table level: business-key uniqueness,
+daily volume against the previous days, null rates, distributions, freshness and
+referential integrity.
+
+Everything GE runs is a file under expectations/ (a file-based GX context in git): a
+suite per table, a validation definition binding it to the `lake` Spark data source,
+and a checkpoint. A suite's `meta.batch` declares which rows it is checked against;
+`batch_for` builds that DataFrame. Each expectation carries GE's own `severity`:
+`critical` is an error (the run stops before gold is published), `warning` is
+recorded as a warn and the run goes on.
+
+    gate = QualityGate.open(spark, settings)
+    outcomes = gate.check("silver", dates_by_table, window)
+    rows = result_rows(run_id, window, outcomes)       # -> ops.quality_results
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import statistics
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    BooleanType, DateType, DoubleType, LongType, StringType, StructField, StructType, TimestampType,
+)
+
+from jobs.errors import LakehouseError
+from jobs.models import SEEDS_DIR
+from jobs.settings import PROJECT_ROOT, Settings
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # before GE is imported: no telemetry
+
+log = logging.getLogger("quality")
+
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+SEVERITY = {"critical": "error", "warning": "warn", "info": "warn"}
+LAYERS = ("silver", "gold")
+COLUMN_KWARGS = ("column", "column_A", "column_B")
+
+RESULTS_SCHEMA = StructType([
+    StructField("run_id", StringType(), False),
+    StructField("checked_at", TimestampType(), False),
+    StructField("window_start", DateType()),
+    StructField("window_end", DateType()),
+    StructField("layer", StringType(), False),
+    StructField("suite", StringType(), False),
+    StructField("table_name", StringType(), False),
+    StructField("expectation_id", StringType(), False),
+    StructField("expectation_type", StringType(), False),
+    StructField("column_name", StringType()),
+    StructField("kwargs", StringType()),
+    StructField("severity", StringType(), False),  # error | warn
+    StructField("success", BooleanType(), False),
+    StructField("observed_value", StringType()),
+    StructField("element_count", LongType()),
+    StructField("unexpected_count", LongType()),
+    StructField("unexpected_percent", DoubleType()),
+    StructField("exception", StringType()),
+])
+VOLUME_SCHEMA = StructType([
+    StructField("business_date", DateType(), False),
+    StructField("rows", LongType(), False),
+    StructField("previous_days", LongType(), False),
+    StructField("baseline_rows", DoubleType()),
+    StructField("volume_ratio", DoubleType()),
+])
+
+
+class QualityGateError(LakehouseError):
+    """Expectations of severity error failed: the run stops before gold is published."""
+
+    def __init__(self, layer: str, failed: list[str]):
+        self.failed = failed
+        super().__init__(f"quality gate after {layer} failed: {len(failed)} error expectation(s): "
+                         + "; ".join(failed))
+
+
+# -- what a suite is checked against ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reference:
+    """`flag` is true where `column` is a known `key` of `table` (a lake table or seed.<name>)."""
+
+    flag: str
+    column: str
+    table: str
+    key: str
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """A suite's `meta.batch`: the rows it is checked against.
+
+    rows: `touched_dates` (the table's rows on the business dates this run touched),
+    `all` (the whole table: dimensions), or `daily_volume` (one row per touched date:
+    its row count against the median of the previous days)."""
+
+    table: str
+    rows: str
+    date_column: str | None = None
+    freshness: dict | None = None  # {"column": ..., "timezone": ...} -> hours_before_window_end
+    references: tuple[Reference, ...] = ()
+    previous_days: int = 7
+    min_previous_days: int = 3
+
+    @classmethod
+    def from_meta(cls, suite: str, meta: dict) -> "BatchSpec":
+        spec = dict(meta.get("batch") or {})
+        if not spec.get("table") or spec.get("rows") not in ("touched_dates", "all", "daily_volume"):
+            raise LakehouseError(f"suite {suite}: meta.batch needs a table and rows "
+                                 f"(touched_dates | all | daily_volume), got {spec}")
+        if spec["rows"] != "all" and not spec.get("date_column"):
+            raise LakehouseError(f"suite {suite}: rows={spec['rows']} needs a date_column")
+        references = tuple(Reference(**r) for r in spec.pop("references", []))
+        return cls(references=references, **spec)
+
+    @property
+    def layer(self) -> str:
+        return self.table.split(".")[0]
+
+
+def check_severities(root: Path) -> None:
+    """GE would default a missing severity to critical; here it must be written down."""
+    for path in sorted((root / "expectations").rglob("*.json")):
+        for expectation in json.loads(path.read_text()).get("expectations", []):
+            if expectation.get("severity") not in SEVERITY:
+                raise LakehouseError(f"{path}: expectation {expectation.get('type')} has no severity "
+                                     f"(one of {', '.join(SEVERITY)})")
+
+
+def daily_volumes(rows_by_date: dict[date, int], dates: list[date], curated: set[date], previous_days: int,
+                  min_previous_days: int) -> list[tuple]:
+    """Each date's rows against the median of the previous days that earlier runs curated.
+
+    Only curated days count as history: a date before the first run holds only the
+    late events of later days. The ratio is None while there is too little history."""
+    volumes = []
+    for day in sorted(set(dates)):
+        previous = [rows_by_date.get(d, 0) for d in (day - timedelta(days=i) for i in range(1, previous_days + 1))
+                    if d in curated]
+        baseline = float(statistics.median(previous)) if len(previous) >= min_previous_days else None
+        rows = rows_by_date.get(day, 0)
+        volumes.append((day, rows, len(previous), baseline, rows / baseline if baseline else None))
+    return volumes
+
+
+def window_end_instant(window_end: date, tz: str):
+    return F.to_utc_timestamp(F.lit(datetime.combine(window_end, datetime.min.time())), tz)
+
+
+def expected_columns(suite) -> list[str]:
+    columns: list[str] = []
+    for expectation in suite.expectations:
+        kwargs = expectation.configuration.kwargs
+        columns += [kwargs[k] for k in COLUMN_KWARGS if k in kwargs]
+        columns += list(kwargs.get("column_list", []))
+    return list(dict.fromkeys(columns))
+
+
+# -- the gate --------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    """One checkpoint's result: GE's own result object for one suite."""
+
+    layer: str
+    suite: str
+    table: str
+    result: object  # ExpectationSuiteValidationResult
+    seconds: float
+
+
+@dataclass
+class QualityGate:
+    spark: SparkSession
+    settings: Settings
+    context: object  # FileDataContext
+    specs: dict[str, BatchSpec]
+    seconds: float = 0.0
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, spark: SparkSession, settings: Settings, fresh_site: bool = True) -> "QualityGate":
+        """Load the context from its files; `fresh_site`: the local site shows this run only."""
+        import great_expectations as gx
+
+        root = Path(settings.expectations_dir) if settings.expectations_dir else EXPECTATIONS_DIR
+        if not (root / "great_expectations.yml").is_file():
+            raise LakehouseError(f"no Great Expectations context at {root} (great_expectations.yml missing)")
+        if fresh_site:
+            for stale in ("uncommitted/validations", "uncommitted/data_docs"):
+                shutil.rmtree(root / stale, ignore_errors=True)
+        check_severities(root)
+        context = gx.get_context(mode="file", context_root_dir=str(root))
+        specs = {}
+        for checkpoint in context.checkpoints.all():
+            for definition in checkpoint.validation_definitions:
+                specs[checkpoint.name] = BatchSpec.from_meta(definition.suite.name, definition.suite.meta)
+        return cls(spark, settings, context, specs)
+
+    def check(self, layer: str, dates: set[date], window, dates_by_table: dict[str, set[date]] | None = None,
+              curated: set[date] = frozenset()) -> list[Outcome]:
+        """Run the checkpoints of one layer, in name order; returns (and keeps) their results.
+
+        `dates`: the business dates the run touched; `dates_by_table` narrows them per
+        table; `curated`: the dates earlier runs covered (the history volumes compare with)."""
+        outcomes = []
+        for name in sorted(n for n, s in self.specs.items() if s.layer == layer):
+            started = time.monotonic()
+            spec = self.specs[name]
+            checkpoint = self.context.checkpoints.get(name)
+            suite = checkpoint.validation_definitions[0].suite
+            dates = set((dates_by_table or {}).get(spec.table, dates))
+            if spec.rows == "daily_volume" and window is not None:
+                dates = set(window.dates)  # the days this run answers for (late-only dates are history)
+            batch = self.batch_for(spec, sorted(dates), window, expected_columns(suite), curated)
+            batch = batch.persist(StorageLevel.MEMORY_AND_DISK)
+            try:
+                result = checkpoint.run(batch_parameters={"dataframe": batch})
+            finally:
+                batch.unpersist()
+            for suite_result in result.run_results.values():
+                outcome = Outcome(layer, name, spec.table, suite_result, round(time.monotonic() - started, 3))
+                outcomes.append(outcome)
+                log.info("%-34s %s in %.1f s (%d expectations, %d failed)", name,
+                         "passed" if suite_result.success else "FAILED", outcome.seconds,
+                         len(suite_result.results), sum(not r.success for r in suite_result.results))
+        self.outcomes += outcomes
+        self.seconds += sum(o.seconds for o in outcomes)
+        return outcomes
+
+    # -- batches ---------------------------------------------------------------------------
+    def read(self, table: str) -> DataFrame | None:
+        schema, name = table.split(".")
+        if schema == "seed":
+            return self.spark.read.option("header", "true").csv((SEEDS_DIR / f"{name}.csv").resolve().as_uri())
+        from jobs.curation import lake
+
+        path = self.settings.table_path(schema, name)
+        if lake.table_version(self.spark, path) is None:
+            return None
+        return self.spark.read.format("delta").load(path)
+
+    def batch_for(self, spec: BatchSpec, dates: list[date], window, columns: list[str],
+                  curated: set[date] = frozenset()) -> DataFrame:
+        table = self.read(spec.table)
+        if table is None:
+            raise LakehouseError(f"quality gate: table {spec.table} does not exist")
+        if spec.rows == "daily_volume":
+            return self.volume_batch(table, spec, dates, curated)
+        if spec.rows == "touched_dates":
+            table = table.where(F.col(spec.date_column).isin(dates)) if dates else table.limit(0)
+        if spec.freshness and window is not None:
+            newest = window_end_instant(window.end, spec.freshness.get("timezone", "UTC"))
+            hours = (F.unix_timestamp(newest) - F.unix_timestamp(F.col(spec.freshness["column"]))) / 3600.0
+            table = table.withColumn("hours_before_window_end", hours)
+        for ref in spec.references:
+            known = self.read(ref.table)
+            keys = (known.select(F.col(ref.key).cast(table.schema[ref.column].dataType).alias("__key")).distinct()
+                    if known is not None else self.spark.createDataFrame([], f"__key {table.schema[ref.column].dataType.simpleString()}"))
+            table = (table.join(F.broadcast(keys), table[ref.column] == keys["__key"], "left")
+                     .withColumn(ref.flag, F.col("__key").isNotNull()).drop("__key"))
+        return table.select(*columns) if columns else table
+
+    def volume_batch(self, table: DataFrame, spec: BatchSpec, dates: list[date], curated: set[date]) -> DataFrame:
+        if not dates:
+            return self.spark.createDataFrame([], VOLUME_SCHEMA)
+        first = min(dates) - timedelta(days=spec.previous_days)
+        counts = (table.where(F.col(spec.date_column).between(first, max(dates)))
+                  .groupBy(spec.date_column).count().collect())
+        volumes = daily_volumes({r[0]: r[1] for r in counts}, dates, curated, spec.previous_days,
+                                spec.min_previous_days)
+        return self.spark.createDataFrame(volumes, VOLUME_SCHEMA)
+
+    # -- reporting -------------------------------------------------------------------------
+    def build_docs(self, run_id: str) -> Path:
+        """Render the local Data Docs site (this run's results); returns its index page."""
+        started = time.monotonic()
+        self.context.build_data_docs()
+        self.seconds += time.monotonic() - started
+        return Path(self.context.root_directory) / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def failures(outcomes: list[Outcome], severity: str = "error") -> list[str]:
+    """`suite: expectation_type(column)` of each failed expectation of that severity."""
+    failed = []
+    for outcome in outcomes:
+        for r in outcome.result.results:
+            config = r.expectation_config
+            if not r.success and severity_of(config) == severity:
+                failed.append(f"{outcome.suite}: {config.type}({describe_target(config.kwargs)})")
+    return failed
+
+
+def severity_of(config) -> str:
+    raw = getattr(config.severity, "value", config.severity)
+    return SEVERITY.get(str(raw), "error")
+
+
+def describe_target(kwargs: dict) -> str:
+    if "column" in kwargs:
+        return kwargs["column"]
+    if "column_list" in kwargs:
+        return ", ".join(kwargs["column_list"])
+    return "table"
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def result_rows(run_id: str, window, outcomes: list[Outcome], checked_at: datetime | None = None) -> list[tuple]:
+    """One ops.quality_results row per expectation per run, straight from GE's results."""
+    checked_at = checked_at or datetime.now(timezone.utc)
+    rows = []
+    for outcome in outcomes:
+        for r in outcome.result.results:
+            config, result = r.expectation_config, dict(r.result or {})
+            kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+            observed = result.get("observed_value")
+            exception = (r.exception_info or {}).get("exception_message") if r.exception_info else None
+            count = result.get("unexpected_count")
+            rows.append((
+                run_id, checked_at,
+                window.start if window else None, window.end if window else None,
+                outcome.layer, outcome.suite, outcome.table, str(config.id), config.type,
+                kwargs.get("column") or (", ".join(kwargs["column_list"]) if "column_list" in kwargs else None),
+                json.dumps(kwargs, sort_keys=True, default=str),
+                severity_of(config), bool(r.success),
+                None if observed is None else json.dumps(observed, default=str),
+                int(result["element_count"]) if result.get("element_count") is not None else None,
+                int(count) if count is not None else None,
+                _number(result.get("unexpected_percent")),
+                exception,
+            ))
+    return rows
+
+
+def publish_docs(settings: Settings, site_index: Path, run_id: str) -> str:
+    """Copy the local site into the lake under ops/data_docs/<run_id>/; returns where."""
+    site = site_index.parent
+    target = f"{settings.warehouse.rstrip('/')}/ops/data_docs/{run_id}"
+    if settings.uses_object_store:
+        from jobs.object_store import s3_client
+
+        client = s3_client(settings)
+        bucket = settings.lake_bucket
+        prefix = f"{settings.lake_key_prefix}ops/data_docs/{run_id}/"
+        for path in sorted(p for p in site.rglob("*") if p.is_file()):
+            kind = "text/html" if path.suffix == ".html" else "text/css" if path.suffix == ".css" else None
+            extra = {"ContentType": kind} if kind else {}
+            client.upload_file(str(path), bucket, prefix + path.relative_to(site).as_posix(), ExtraArgs=extra)
+    else:
+        local = Path(target.removeprefix("file://"))
+        shutil.rmtree(local, ignore_errors=True)
+        shutil.copytree(site, local)
+    return f"{target}/index.html"

@@ -1,0 +1,141 @@
+"""Quality gates (Great Expectations) in real runs against MinIO and Delta: an error
+stops the run before gold, a warn is recorded, thresholds live in the JSON files, and
+ops.quality_results holds what GE itself reported."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import timedelta
+
+import pytest
+from pyspark.sql import functions as F
+
+from jobs.curation.job import FaultInjection, run_window
+from jobs.curation.plan import RunWindow
+from jobs.generator.generate import GeneratorConfig, generate_day
+from jobs.generator.sinks import ObjectStoreBucket
+from jobs.quality import EXPECTATIONS_DIR, SEVERITY, QualityGate, QualityGateError, failures
+from tests.integration.lakehelpers import (  # noqa: F401  (dataset, three_days: fixtures)
+    DATASET, DAYS, EVENTS, RATES, clone, dataset, ledger, read, three_days,
+)
+
+pytestmark = pytest.mark.integration
+LOW_DAY = DAYS[-1] + timedelta(days=1)
+GOLD = ["gold.fct_taxi_trips", "gold.fct_token_transfers", "gold.agg_taxi_daily", "gold.agg_token_transfers_daily"]
+
+
+def edited_expectations(tmp_path, suite: str, column: str, **kwargs):
+    """A copy of expectations/ with one expectation's kwargs changed, as a person would."""
+    root = tmp_path / "expectations"
+    shutil.copytree(EXPECTATIONS_DIR, root, ignore=shutil.ignore_patterns("uncommitted"))
+    layer, _, name = suite.partition(".")
+    path = root / "expectations" / layer / (name.replace(".", "/") + ".json")
+    document = json.loads(path.read_text())
+    matching = [e for e in document["expectations"] if e["kwargs"].get("column") == column]
+    assert len(matching) == 1, f"{suite}: expected one expectation on {column}"
+    matching[0]["kwargs"].update(kwargs)
+    path.write_text(json.dumps(document, indent=2))
+    return root
+
+
+def versions(spark, scenario, tables):
+    from jobs.curation import lake
+
+    return {t: lake.table_version(spark, scenario.table_path(*t.split("."))) for t in tables}
+
+
+@pytest.fixture(scope="module")
+def low_day(settings, dataset):
+    """A fourth day with a tenth of the usual volume (an upstream outage)."""
+    sink = ObjectStoreBucket(settings.s3_endpoint, settings.s3_region, settings.loader_s3_access_key,
+                             settings.loader_s3_secret_key, settings.raw_bucket, DATASET + "/")
+    generate_day(GeneratorConfig(day=LOW_DAY, events=EVENTS // 10, seed=101, rates=RATES), sink, workers=2)
+    return LOW_DAY
+
+
+def test_an_anomalous_volume_drop_stops_the_run_before_gold(spark, settings, three_days, low_day):
+    scenario = clone(settings, three_days, "volume-drop")
+    gold_before = versions(spark, scenario, GOLD)
+
+    with pytest.raises(QualityGateError, match="volume_ratio") as raised:
+        run_window(scenario, RunWindow(low_day, low_day + timedelta(days=1)), FaultInjection())
+
+    assert versions(spark, scenario, GOLD) == gold_before
+    assert read(spark, scenario, "gold.agg_taxi_daily").where(F.col("business_date") == low_day).count() == 0
+    last = ledger(spark, scenario)[-1]
+    assert last.status == "failed" and last.window_start == low_day
+    assert sorted(last.quality_failures) == sorted(raised.value.failed)
+    assert any("silver.taxi_trips.volume" in f and "volume_ratio" in f for f in last.quality_failures)
+    results = read(spark, scenario, "ops.quality_results").where(F.col("run_id") == last.run_id).collect()
+    failed = {(r.suite, r.column_name) for r in results if not r.success and r.severity == "error"}
+    assert ("silver.taxi_trips.volume", "volume_ratio") in failed
+    assert ("silver.token_transfers.volume", "volume_ratio") in failed
+    assert not [r for r in results if r.layer == "gold"]  # the gate stopped the run before gold
+    # the day's files are not marked as taken: a rerun (once the cause is understood) reads them again
+    taken = read(spark, scenario, "ops.ingested_files").where(F.col("window_start") == low_day).count()
+    assert taken == 0
+
+
+@pytest.fixture(scope="module")
+def warned_run(spark, settings, three_days, tmp_path_factory):
+    """The third day rerun with a warn expectation that cannot pass (median fare <= 1)."""
+    root = edited_expectations(tmp_path_factory.mktemp("warn"), "silver.taxi_trips", "fare_amount", max_value=1)
+    scenario = clone(settings, three_days, "warned").with_overrides(expectations_dir=str(root))
+    counts = run_window(scenario, RunWindow(DAYS[2], DAYS[2] + timedelta(days=1)), FaultInjection())
+    return scenario, root, counts
+
+
+def test_a_warn_failure_is_recorded_and_the_run_succeeds(spark, warned_run):
+    scenario, _, counts = warned_run
+    last = ledger(spark, scenario)[-1]
+    assert last.status == "succeeded" and not last.quality_failures
+    assert counts["quality_failed_error"] == 0 and counts["quality_failed_warn"] >= 1
+    median = (read(spark, scenario, "ops.quality_results")
+              .where((F.col("run_id") == last.run_id) & (F.col("column_name") == "fare_amount")).collect())
+    assert [(r.severity, r.success) for r in median] == [("warn", False)]
+    assert float(median[0].observed_value) > 1
+    assert last.data_docs.endswith(f"/ops/data_docs/{last.run_id}/index.html")
+
+
+def test_quality_results_rows_match_the_results_ge_stored(spark, warned_run):
+    """GE keeps its own validation results in its store; the table must say the same."""
+    import great_expectations as gx
+
+    scenario, root, _ = warned_run
+    run_id = ledger(spark, scenario)[-1].run_id
+    rows = {(r.suite, r.expectation_id): r for r in
+            read(spark, scenario, "ops.quality_results").where(F.col("run_id") == run_id).collect()}
+    context = gx.get_context(mode="file", context_root_dir=str(root))
+    store = context.validation_results_store
+    stored = [store.get(key) for key in store.list_keys()]
+    assert len(stored) == len(list((root / "checkpoints").glob("*.json")))  # every checkpoint, silver and gold
+    seen = 0
+    for suite_result in stored:
+        for r in suite_result.results:
+            row = rows[(suite_result.suite_name, str(r.expectation_config.id))]
+            assert row.expectation_type == r.expectation_config.type
+            assert row.success == r.success
+            assert row.severity == SEVERITY[getattr(r.expectation_config.severity, "value",
+                                                    r.expectation_config.severity)]
+            assert row.unexpected_count == r.result.get("unexpected_count")
+            assert row.element_count == r.result.get("element_count")
+            observed = r.result.get("observed_value")
+            assert row.observed_value == (None if observed is None else json.dumps(observed, default=str))
+            seen += 1
+    assert seen == len(rows) > 30
+
+
+def test_a_threshold_edited_in_the_json_changes_the_outcome(spark, settings, three_days, tmp_path):
+    """No code change: the same gate, the same data, one number edited in a suite file."""
+    window = RunWindow(DAYS[2], DAYS[2] + timedelta(days=1))
+    curated = set(DAYS[:2])
+
+    def errors(expectations_dir):
+        gate = QualityGate.open(spark, three_days.with_overrides(expectations_dir=str(expectations_dir)))
+        return failures(gate.check("silver", {DAYS[2]}, window, curated=curated))
+
+    assert errors(EXPECTATIONS_DIR) == []
+    # The third day has a few hundred trips; demanding a million of them fails it.
+    strict = edited_expectations(tmp_path, "silver.taxi_trips.volume", "rows", min_value=1_000_000)
+    assert errors(strict) == ["silver.taxi_trips.volume: expect_column_values_to_be_between(rows)"]
