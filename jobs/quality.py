@@ -19,17 +19,20 @@ recorded as a warn and the run goes on.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
 import shutil
 import statistics
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from pyspark import StorageLevel
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
@@ -131,6 +134,14 @@ class BatchSpec:
         return self.table.split(".")[0]
 
 
+def import_in_background() -> threading.Thread:
+    """GE takes seconds to import: start it while Spark works on something else."""
+    thread = threading.Thread(target=importlib.import_module, args=("great_expectations",),
+                              name="import-great-expectations", daemon=True)
+    thread.start()
+    return thread
+
+
 def check_severities(root: Path) -> None:
     """GE would default a missing severity to critical; here it must be written down."""
     for path in sorted((root / "expectations").rglob("*.json")):
@@ -211,13 +222,15 @@ class QualityGate:
         return cls(spark, settings, context, specs)
 
     def check(self, layer: str, dates: set[date], window, dates_by_table: dict[str, set[date]] | None = None,
-              curated: set[date] = frozenset()) -> list[Outcome]:
+              curated: set[date] = frozenset(), only: set[str] | None = None) -> list[Outcome]:
         """Run the checkpoints of one layer, in name order; returns (and keeps) their results.
 
         `dates`: the business dates the run touched; `dates_by_table` narrows them per
-        table; `curated`: the dates earlier runs covered (the history volumes compare with)."""
+        table; `curated`: the dates earlier runs covered (the history volumes compare with);
+        `only`: the tables to check (those the run changed), all of the layer if None."""
         outcomes = []
-        for name in sorted(n for n, s in self.specs.items() if s.layer == layer):
+        for name in sorted(n for n, s in self.specs.items()
+                           if s.layer == layer and (only is None or s.table in only)):
             started = time.monotonic()
             spec = self.specs[name]
             checkpoint = self.context.checkpoints.get(name)
@@ -226,7 +239,8 @@ class QualityGate:
             if spec.rows == "daily_volume" and window is not None:
                 dates = set(window.dates)  # the days this run answers for (late-only dates are history)
             batch = self.batch_for(spec, sorted(dates), window, expected_columns(suite), curated)
-            batch = batch.persist(StorageLevel.MEMORY_AND_DISK)
+            if spec.rows == "touched_dates":  # read once, then scanned by each expectation
+                batch = batch.persist(StorageLevel.MEMORY_AND_DISK)
             try:
                 result = checkpoint.run(batch_parameters={"dataframe": batch})
             finally:
@@ -246,12 +260,10 @@ class QualityGate:
         schema, name = table.split(".")
         if schema == "seed":
             return self.spark.read.option("header", "true").csv((SEEDS_DIR / f"{name}.csv").resolve().as_uri())
-        from jobs.curation import lake
-
-        path = self.settings.table_path(schema, name)
-        if lake.table_version(self.spark, path) is None:
+        try:
+            return self.spark.read.format("delta").load(self.settings.table_path(schema, name))
+        except AnalysisException:  # not a Delta table (yet)
             return None
-        return self.spark.read.format("delta").load(path)
 
     def batch_for(self, spec: BatchSpec, dates: list[date], window, columns: list[str],
                   curated: set[date] = frozenset()) -> DataFrame:

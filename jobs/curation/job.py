@@ -39,7 +39,9 @@ from jobs.errors import LakehouseError
 from jobs.gold import build_gold
 from jobs.models import load_models
 from jobs.preflight import check_endpoints
-from jobs.quality import QualityGate, QualityGateError, RESULTS_SCHEMA, failures, publish_docs, result_rows
+from jobs.quality import (
+    RESULTS_SCHEMA, QualityGate, QualityGateError, failures, import_in_background, publish_docs, result_rows,
+)
 from jobs.reader import LINES_SCHEMA, read_lines
 from jobs.settings import Settings
 from jobs.spark import build_spark_session
@@ -211,6 +213,7 @@ def curate_window(ctx: RunContext) -> dict[str, int]:
         ctx.write_ledger("running")
 
     with ctx.stage("validate"):
+        import_in_background()  # the quality gate needs it after silver; Spark is busy until then
         lines = read_lines(spark, files) if files else spark.createDataFrame([], LINES_SCHEMA)
         # On local disk, not the heap: a day's validated rows are wide (payload text plus
         # one typed struct per table), and the heap is needed by the MERGEs that follow.
@@ -268,11 +271,11 @@ def write_curated(ctx: RunContext, validated: DataFrame, files: list[str]) -> No
         versions_after.update(build_gold(spark, ctx.settings, sorted(ctx.business_dates)))
 
     with ctx.stage("quality_gold"):
-        outcomes = ctx.gate.check("gold", ctx.business_dates, ctx.window)
+        changed = {t for t, v in versions_after.items() if v != ctx.versions_before.get(t)}
+        outcomes = ctx.gate.check("gold", ctx.business_dates, ctx.window, only=changed)
         if failures(outcomes):  # gold goes back to where it was: this run publishes nothing
-            for table in (t for t in versions_after if t.startswith("gold.")):
-                if versions_after[table] != ctx.versions_before.get(table):
-                    lake.restore(spark, ctx.path(table), ctx.versions_before.get(table))
+            for table in sorted(t for t in changed if t.startswith("gold.")):
+                lake.restore(spark, ctx.path(table), ctx.versions_before.get(table))
         stop_on_errors(ctx, outcomes, "gold")
     report_quality(ctx)
 

