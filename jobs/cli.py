@@ -178,10 +178,9 @@ def publish(settings: Settings, args: argparse.Namespace) -> int:
 def docs(settings: Settings, args: argparse.Namespace) -> int:
     """Where the Data Docs of the quality gates are: the local site and each run's copy in the lake."""
     from jobs.object_store import s3_client
-    from jobs.quality import EXPECTATIONS_DIR
+    from jobs.quality import expectations_root, local_site_index
 
-    root = Path(settings.expectations_dir) if settings.expectations_dir else EXPECTATIONS_DIR
-    local = root / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    local = local_site_index(expectations_root(settings))
     print(f"local (the latest run on this machine): {local.resolve().as_uri() if local.is_file() else 'none yet'}")
     if not settings.uses_object_store:
         return 0

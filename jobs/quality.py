@@ -13,8 +13,9 @@ and a checkpoint. A suite's `meta.batch` declares which rows it is checked again
 recorded as a warn and the run goes on.
 
     gate = QualityGate.open(spark, settings)
-    outcomes = gate.check("silver", dates_by_table, window)
-    rows = result_rows(run_id, window, outcomes)       # -> ops.quality_results
+    outcomes = gate.check("silver", touched_dates, window, dates_by_table, curated_dates)
+    failures(outcomes)                                  # the error expectations that failed
+    rows = result_rows(run_id, window, gate.outcomes)   # -> ops.quality_results
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ log = logging.getLogger("quality")
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SEVERITY = {"critical": "error", "warning": "warn", "info": "warn"}
-LAYERS = ("silver", "gold")
 COLUMN_KWARGS = ("column", "column_A", "column_B")
 
 RESULTS_SCHEMA = StructType([
@@ -81,6 +81,15 @@ VOLUME_SCHEMA = StructType([
 ])
 
 
+def expectations_root(settings: Settings) -> Path:
+    return Path(settings.expectations_dir) if settings.expectations_dir else EXPECTATIONS_DIR
+
+
+def local_site_index(root: Path) -> Path:
+    """GE's local Data Docs site (great_expectations.yml: local_site)."""
+    return root / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
 class QualityGateError(LakehouseError):
     """Expectations of severity error failed: the run stops before gold is published."""
 
@@ -107,7 +116,7 @@ class BatchSpec:
     """A suite's `meta.batch`: the rows it is checked against.
 
     rows: `touched_dates` (the table's rows on the business dates this run touched),
-    `all` (the whole table: dimensions), or `daily_volume` (one row per touched date:
+    `all` (the whole table: dimensions), or `daily_volume` (one row per window day:
     its row count against the median of the previous days)."""
 
     table: str
@@ -199,7 +208,6 @@ class QualityGate:
     settings: Settings
     context: object  # FileDataContext
     specs: dict[str, BatchSpec]
-    seconds: float = 0.0
     outcomes: list[Outcome] = field(default_factory=list)
 
     @classmethod
@@ -207,7 +215,7 @@ class QualityGate:
         """Load the context from its files; `fresh_site`: the local site shows this run only."""
         import great_expectations as gx
 
-        root = Path(settings.expectations_dir) if settings.expectations_dir else EXPECTATIONS_DIR
+        root = expectations_root(settings)
         if not (root / "great_expectations.yml").is_file():
             raise LakehouseError(f"no Great Expectations context at {root} (great_expectations.yml missing)")
         if fresh_site:
@@ -235,10 +243,10 @@ class QualityGate:
             spec = self.specs[name]
             checkpoint = self.context.checkpoints.get(name)
             suite = checkpoint.validation_definitions[0].suite
-            dates = set((dates_by_table or {}).get(spec.table, dates))
+            table_dates = set((dates_by_table or {}).get(spec.table, dates))
             if spec.rows == "daily_volume" and window is not None:
-                dates = set(window.dates)  # the days this run answers for (late-only dates are history)
-            batch = self.batch_for(spec, sorted(dates), window, expected_columns(suite), curated)
+                table_dates = set(window.dates)  # the days this run answers for (late-only dates are history)
+            batch = self.batch_for(spec, sorted(table_dates), window, expected_columns(suite), curated)
             if spec.rows == "touched_dates":  # read once, then scanned by each expectation
                 batch = batch.persist(StorageLevel.MEMORY_AND_DISK)
             try:
@@ -252,7 +260,6 @@ class QualityGate:
                          "passed" if suite_result.success else "FAILED", outcome.seconds,
                          len(suite_result.results), sum(not r.success for r in suite_result.results))
         self.outcomes += outcomes
-        self.seconds += sum(o.seconds for o in outcomes)
         return outcomes
 
     # -- batches ---------------------------------------------------------------------------
@@ -297,12 +304,10 @@ class QualityGate:
         return self.spark.createDataFrame(volumes, VOLUME_SCHEMA)
 
     # -- reporting -------------------------------------------------------------------------
-    def build_docs(self, run_id: str) -> Path:
+    def build_docs(self) -> Path:
         """Render the local Data Docs site (this run's results); returns its index page."""
-        started = time.monotonic()
         self.context.build_data_docs()
-        self.seconds += time.monotonic() - started
-        return Path(self.context.root_directory) / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        return local_site_index(Path(self.context.root_directory))
 
 
 def failures(outcomes: list[Outcome], severity: str = "error") -> list[str]:

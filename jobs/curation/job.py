@@ -321,7 +321,7 @@ def report_quality(ctx: RunContext) -> None:
     with ctx.stage("quality_report"):
         rows = result_rows(ctx.run_id, ctx.window, ctx.gate.outcomes)
         lake.append(ctx.spark, ctx.path("ops.quality_results"), ctx.spark.createDataFrame(rows, RESULTS_SCHEMA))
-        site = ctx.gate.build_docs(ctx.run_id)
+        site = ctx.gate.build_docs()
         ctx.data_docs = publish_docs(ctx.settings, site, ctx.run_id)
         ctx.counts["quality_expectations"] = len(rows)
         ctx.counts["quality_failed_error"] = len(failures(ctx.gate.outcomes))
