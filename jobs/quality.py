@@ -242,17 +242,19 @@ class QualityGate:
             started = time.monotonic()
             spec = self.specs[name]
             checkpoint = self.context.checkpoints.get(name)
-            suite = checkpoint.validation_definitions[0].suite
+            definition = checkpoint.validation_definitions[0]
             table_dates = set((dates_by_table or {}).get(spec.table, dates))
             if spec.rows == "daily_volume" and window is not None:
                 table_dates = set(window.dates)  # the days this run answers for (late-only dates are history)
-            batch = self.batch_for(spec, sorted(table_dates), window, expected_columns(suite), curated)
-            if spec.rows == "touched_dates":  # read once, then scanned by each expectation
+            batch = self.batch_for(spec, sorted(table_dates), window, expected_columns(definition.suite), curated)
+            if definition.data.data_asset.datasource.type == "pandas":
+                result = checkpoint.run(batch_parameters={"dataframe": batch.toPandas()})
+            else:  # read once, then scanned by each expectation
                 batch = batch.persist(StorageLevel.MEMORY_AND_DISK)
-            try:
-                result = checkpoint.run(batch_parameters={"dataframe": batch})
-            finally:
-                batch.unpersist()
+                try:
+                    result = checkpoint.run(batch_parameters={"dataframe": batch})
+                finally:
+                    batch.unpersist()
             for suite_result in result.run_results.values():
                 outcome = Outcome(layer, name, spec.table, suite_result, round(time.monotonic() - started, 3))
                 outcomes.append(outcome)

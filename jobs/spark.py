@@ -84,6 +84,8 @@ def session_conf(settings: Settings) -> dict[str, str]:
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.debug.maxToStringFields": "1000",
+        # Quality-gate batches reach GE's pandas engine through Arrow, not row by row.
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
     }
     if settings.uses_object_store:
         conf.update(
