@@ -93,7 +93,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             raise SystemExit("lakehouse run: give --date D, or --start D1 --end D2 with D2 > D1")
         days = (args.end - args.start).days
         windows = [(args.start + timedelta(days=i), args.start + timedelta(days=i + 1)) for i in range(days)]
-    extra = []
+    extra = ["--reprocess"] if args.reprocess else []
     if args.kill_after:
         extra += ["--kill-after", args.kill_after]
     if args.kill_during:
@@ -217,6 +217,8 @@ def main(argv: list[str]) -> int:
     run_parser.add_argument("--date", type=iso_date, help="one day: the window [D, D+1)")
     run_parser.add_argument("--start", type=iso_date, help="first day of a backfill")
     run_parser.add_argument("--end", type=iso_date, help="end of a backfill (exclusive)")
+    run_parser.add_argument("--reprocess", action="store_true",
+                            help="run a window again even if its files and definitions are unchanged")
     run_parser.add_argument("--kill-after", help=argparse.SUPPRESS)
     run_parser.add_argument("--kill-during", help=argparse.SUPPRESS)
     rollback_parser = commands.add_parser("rollback", help="restore the tables to their versions before a run")

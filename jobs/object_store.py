@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -26,6 +28,33 @@ def s3_client(settings: Settings):
             retries={"max_attempts": 2, "mode": "standard"},
         ),
     )
+
+
+def copy_prefix(settings: Settings, bucket: str, source: str, target: str) -> int:
+    """Copy every object under one key prefix to another, inside the store; returns how many.
+
+    Used to clone a warehouse: Delta logs name their data files relatively."""
+    client = s3_client(settings)
+    keys = [obj["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=source)
+            for obj in page.get("Contents", [])]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda key: client.copy_object(Bucket=bucket, Key=target + key[len(source):],
+                                                     CopySource={"Bucket": bucket, "Key": key}), keys))
+    return len(keys)
+
+
+def delete_prefix(settings: Settings, bucket: str, prefix: str) -> int:
+    """Delete every object under a key prefix; returns how many."""
+    if not prefix.strip("/"):
+        raise ValueError("refusing to delete a whole bucket")
+    client = s3_client(settings)
+    deleted = 0
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        objects = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+        if objects:
+            client.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+            deleted += len(objects)
+    return deleted
 
 
 def check_object_store(settings: Settings, buckets: list[str]) -> None:

@@ -1,6 +1,6 @@
 """The curation job (run with spark-submit; `lakehouse run` builds the command).
 
-    curate run --start D1 --end D2          one window [D1, D2)
+    curate run --start D1 --end D2 [--reprocess]   one window [D1, D2)
     curate rollback --run-id R              tables back to their versions before run R
     curate replay-quarantine                re-validate quarantined lines (after a contract fix)
 
@@ -33,14 +33,15 @@ from pyspark.sql.types import (
 from jobs.contracts import CONTRACTS_DIR, Contract, ContractRegistry, load_contracts
 from jobs.curation import lake, transform
 from jobs.curation.lock import PipelineLock
-from jobs.curation.plan import RunWindow, files_for_window
+from jobs.curation.plan import RunWindow, files_for_window, input_fingerprint, repeatable_run
 from jobs.entrypoint import run_main
 from jobs.errors import LakehouseError
 from jobs.gold import build_gold
-from jobs.models import load_models
+from jobs.models import MODELS_DIR, SEEDS_DIR, load_models
 from jobs.preflight import check_endpoints
 from jobs.quality import (
-    RESULTS_SCHEMA, QualityGate, QualityGateError, failures, import_in_background, publish_docs, result_rows,
+    RESULTS_SCHEMA, QualityGate, QualityGateError, expectations_root, failures, import_in_background, publish_docs,
+    result_rows,
 )
 from jobs.reader import LINES_SCHEMA, read_lines
 from jobs.settings import Settings
@@ -74,6 +75,8 @@ LEDGER_SCHEMA = StructType([
     StructField("business_dates", ArrayType(DateType())),
     StructField("quality_failures", ArrayType(StringType())),  # error expectations that stopped the run
     StructField("data_docs", StringType()),  # this run's Data Docs site in the lake
+    StructField("input_fingerprint", StringType()),  # files read + definitions applied (plan.input_fingerprint)
+    StructField("unchanged_since", StringType()),  # a skipped rerun: the run whose result stands
 ])
 INGESTED_SCHEMA = StructType([
     StructField("source_file", StringType(), False),
@@ -159,6 +162,9 @@ class RunContext:
     gate: QualityGate | None = None
     quality_failures: list[str] = field(default_factory=list)
     data_docs: str | None = None
+    reprocess: bool = False  # run even if the window's input and definitions are unchanged
+    input_fingerprint: str | None = None
+    unchanged_since: str | None = None
 
     @contextmanager
     def stage(self, name: str):
@@ -184,7 +190,7 @@ class RunContext:
             (lines / seconds) if seconds else None,
             peak_rss_bytes(self.spark), self.files,
             dict(self.versions_before), versions_after, error, sorted(self.business_dates),
-            list(self.quality_failures), self.data_docs,
+            list(self.quality_failures), self.data_docs, self.input_fingerprint, self.unchanged_since,
         )
 
     def write_ledger(self, status: str, versions_after: dict[str, int] | None = None, error: str | None = None) -> None:
@@ -202,6 +208,25 @@ def ingested_files(ctx: RunContext) -> dict[str, date]:
     return {r.source_file: r.window_start for r in rows}
 
 
+def definition_dirs(settings: Settings) -> list[Path]:
+    """What a run applies besides its input: contracts, expectations, gold models, seeds."""
+    return [Path(settings.contracts_dir) if settings.contracts_dir else CONTRACTS_DIR,
+            expectations_root(settings), MODELS_DIR, SEEDS_DIR]
+
+
+def identical_earlier_run(ctx: RunContext) -> str | None:
+    path = ctx.path("ops.pipeline_runs")
+    if lake.table_version(ctx.spark, path) is None:
+        return None
+    ledger = ctx.spark.read.format("delta").load(path)
+    if "input_fingerprint" not in ledger.columns:  # a ledger from before fingerprints
+        return None
+    rows = (ledger.where(F.col("kind").isin("run", "rollback"))
+            .select("run_id", "kind", "window_start", "window_end", "status", "started_at",
+                    "input_fingerprint", "unchanged_since").collect())
+    return repeatable_run(rows, ctx.window, ctx.input_fingerprint)
+
+
 def curate_window(ctx: RunContext) -> dict[str, int]:
     spark, settings, registry = ctx.spark, ctx.settings, ctx.registry
     with ctx.stage("plan"):
@@ -210,6 +235,12 @@ def curate_window(ctx: RunContext) -> dict[str, int]:
         files = files_for_window(settings, ctx.window, ingested_files(ctx))
         ctx.files = len(files)
         log.info("window %s: %d files", ctx.window, len(files))
+        ctx.input_fingerprint = input_fingerprint(settings, ctx.window, files, definition_dirs(settings))
+        ctx.unchanged_since = None if ctx.reprocess else identical_earlier_run(ctx)
+        if ctx.unchanged_since:
+            log.info("window %s: same files and definitions as run %s, which succeeded: nothing to do "
+                     "(--reprocess runs it anyway)", ctx.window, ctx.unchanged_since)
+            return ctx.counts
         ctx.write_ledger("running")
 
     with ctx.stage("validate"):
@@ -217,7 +248,8 @@ def curate_window(ctx: RunContext) -> dict[str, int]:
         lines = read_lines(spark, files) if files else spark.createDataFrame([], LINES_SCHEMA)
         # On local disk, not the heap: a day's validated rows are wide (payload text plus
         # one typed struct per table), and the heap is needed by the MERGEs that follow.
-        validated = transform.with_landing_date(validate(lines, registry)).persist(StorageLevel.DISK_ONLY)
+        validated = (transform.with_landing_date(validate(lines, registry))
+                     .transform(transform.raw_lines_of_quarantined_only).persist(StorageLevel.DISK_ONLY))
         ctx.counts.update(transform.run_counts(validated, registry.target_tables))
         log.info("read %d lines: %d parsed, %d valid, %d quarantined", ctx.counts["lines_read"],
                  ctx.counts["events_parsed"], ctx.counts["valid"],
@@ -398,7 +430,8 @@ def register_in_trino(settings: Settings, tables: list[str]) -> None:
     publish(settings, tables)
 
 
-def run_window(settings: Settings, window: RunWindow, faults: FaultInjection, run_id: str | None = None) -> dict:
+def run_window(settings: Settings, window: RunWindow, faults: FaultInjection, run_id: str | None = None,
+               reprocess: bool = False) -> dict:
     registry = load_contracts(Path(settings.contracts_dir) if settings.contracts_dir else CONTRACTS_DIR)
     buckets = [settings.lake_bucket] + ([settings.raw_bucket_and_prefix[0]]
                                         if settings.raw_location.startswith("s3a://") else [])
@@ -407,7 +440,7 @@ def run_window(settings: Settings, window: RunWindow, faults: FaultInjection, ru
     with PipelineLock(settings, run_id, wait_seconds=settings.lock_wait_seconds,
                       lease_seconds=settings.lock_lease_seconds):
         spark = build_spark_session(settings, f"curate {window}")
-        ctx = RunContext(settings, registry, spark, run_id, "run", window, faults)
+        ctx = RunContext(settings, registry, spark, run_id, "run", window, faults, reprocess=reprocess)
         log.info("run %s: window %s", run_id, window)
         try:
             counts = curate_window(ctx)
@@ -415,6 +448,9 @@ def run_window(settings: Settings, window: RunWindow, faults: FaultInjection, ru
             if ctx.versions_before or ctx.stage_seconds:
                 ctx.write_ledger("failed", error=f"{exc.__class__.__name__}: {exc}"[:2000])
             raise
+        if ctx.unchanged_since:
+            ctx.write_ledger("succeeded", versions_after=ctx.versions_before)
+            return counts
         with ctx.stage("ledger"):
             ctx.write_ledger("succeeded", versions_after=ctx.versions_after)
         register_in_trino(settings, [*table_names(registry), "ops.pipeline_runs", "ops.quality_results"])
@@ -432,6 +468,8 @@ def main(argv: list[str]) -> int:
     run.add_argument("--start", type=date.fromisoformat, required=True)
     run.add_argument("--end", type=date.fromisoformat, required=True)
     run.add_argument("--run-id")
+    run.add_argument("--reprocess", action="store_true",
+                     help="run even if the input files and definitions are those of the last successful run")
     run.add_argument("--kill-after", help=argparse.SUPPRESS)
     run.add_argument("--kill-during", help=argparse.SUPPRESS)
     rollback = commands.add_parser("rollback")
@@ -443,7 +481,7 @@ def main(argv: list[str]) -> int:
     settings = Settings.load()
     if args.command == "run":
         run_window(settings, RunWindow(args.start, args.end), FaultInjection(args.kill_after, args.kill_during),
-                   args.run_id)
+                   args.run_id, args.reprocess)
     elif args.command == "rollback":
         from jobs.curation.maintenance import rollback_run
 

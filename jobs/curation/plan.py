@@ -1,10 +1,16 @@
 """Which files a window reads: the files of its own folders and of the `grace_days`
 folders before it (files that landed after their day's run) that no other window has
 taken. A rerun of a window reads exactly the files it took the first time, plus any
-new ones."""
+new ones.
+
+A window's input fingerprint names everything its result depends on: each file read
+(path, size, ETag) and the definitions applied (contracts, expectations, gold models
+and seeds, and the settings that change what a run keeps). A rerun with the fingerprint
+of the window's last successful run would write exactly what is there: it is skipped."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,22 +39,62 @@ class RunWindow:
         return f"[{self.start}, {self.end})"
 
 
-def list_folder(settings: Settings, day: date) -> list[str]:
-    """Data files of one landing date, as Spark paths, sorted."""
+def folder_contents(settings: Settings, day: date) -> dict[str, str]:
+    """Data files of one landing date, as Spark paths, each with its version (size and
+    ETag on the object store, size and modification time on a local disk)."""
     prefix = f"event_date={day.isoformat()}/"
     location = settings.raw_location
     if location.startswith("s3a://"):
         bucket, root = settings.raw_bucket_and_prefix
-        prefix = root + prefix
         paginator = s3_client(settings).get_paginator("list_objects_v2")
-        keys = [obj["Key"] for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
-                for obj in page.get("Contents", [])]
-        return sorted(f"s3a://{bucket}/{key}" for key in keys if key.endswith(".jsonl.gz"))
+        return {f"s3a://{bucket}/{obj['Key']}": f"{obj['Size']}:{obj['ETag']}"
+                for page in paginator.paginate(Bucket=bucket, Prefix=root + prefix)
+                for obj in page.get("Contents", []) if obj["Key"].endswith(".jsonl.gz")}
     root = Path(location.removeprefix("file://"))
-    return sorted(str(p) for p in (root / prefix).glob("hour=*/*.jsonl.gz"))
+    return {str(p): f"{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in (root / prefix).glob("hour=*/*.jsonl.gz")}
+
+
+def list_folder(settings: Settings, day: date) -> list[str]:
+    """Data files of one landing date, as Spark paths, sorted."""
+    return sorted(folder_contents(settings, day))
 
 
 def files_for_window(settings: Settings, window: RunWindow, taken: dict[str, date]) -> list[str]:
     """`taken`: source file -> the window start that ingested it (ops.ingested_files)."""
     days = [*window.grace_dates(settings.grace_days), *window.dates]
     return [f for day in days for f in list_folder(settings, day) if taken.get(f, window.start) == window.start]
+
+
+def input_fingerprint(settings: Settings, window: RunWindow, files: list[str], definitions: list[Path]) -> str:
+    """A hash of the files a window reads (with their versions), the definition files,
+    and the settings that change what a run keeps."""
+    versions: dict[str, str] = {}
+    for day in [*window.grace_dates(settings.grace_days), *window.dates]:
+        versions.update(folder_contents(settings, day))
+    digest = hashlib.sha256(f"grace_days={settings.grace_days} look_back_days={settings.look_back_days}\n".encode())
+    for path in sorted(files):
+        digest.update(f"{path} {versions.get(path, 'gone')}\n".encode())
+    for root in definitions:
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and "uncommitted" not in p.parts):
+            digest.update(f"{path.relative_to(root)} ".encode() + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def repeatable_run(ledger_rows: list, window: RunWindow, fingerprint: str) -> str | None:
+    """The run whose result a rerun of `window` would write again, if there is one.
+
+    That is the window's latest run, if it succeeded with the same input fingerprint,
+    was not rolled back, and no rollback came after it (`rollback --force` undoes later
+    runs too). `ledger_rows`: ops.pipeline_runs rows of kind run and rollback."""
+    runs = [r for r in ledger_rows if r.kind == "run" and r.window_start == window.start and r.window_end == window.end]
+    if not runs:
+        return None
+    latest = max(runs, key=lambda r: r.started_at).run_id
+    rows = [r for r in runs if r.run_id == latest]
+    succeeded = [r for r in rows if r.status == "succeeded"]
+    rolled_back = any(r.status == "rolled_back" for r in rows)
+    started = min(r.started_at for r in rows)
+    rollback_since = any(r.kind == "rollback" and r.started_at > started for r in ledger_rows)
+    if not succeeded or rolled_back or rollback_since or succeeded[0].input_fingerprint != fingerprint:
+        return None
+    return succeeded[0].unchanged_since or latest

@@ -29,6 +29,12 @@ def with_landing_date(validated: DataFrame) -> DataFrame:
     return validated.withColumn("event_date", folder_date(F.col("source_file")))
 
 
+def raw_lines_of_quarantined_only(validated: DataFrame) -> DataFrame:
+    """A valid line lives on in bronze (payload text) and silver (typed columns); only a
+    quarantined line needs its raw text kept (the widest column a run stages on disk)."""
+    return validated.withColumn("line", F.when(F.size("reasons") > 0, F.col("line")))
+
+
 def bronze_events(validated: DataFrame, window_start: str) -> DataFrame:
     """Every parsed envelope, payload kept as JSON text, with its file and line."""
     return validated.where("parsed").select(

@@ -16,7 +16,7 @@ from jobs.curation.job import path_of
 from jobs.generator.defects import DefectRates
 from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket
-from jobs.object_store import s3_client
+from jobs.object_store import copy_prefix, s3_client
 
 DAY1 = date(2032, 3, 1)
 DAYS = [DAY1, DAY1 + timedelta(days=1), DAY1 + timedelta(days=2)]
@@ -55,12 +55,7 @@ def three_days(settings, dataset):
 def clone(settings, scenario, name: str):
     """A copy of a scenario's warehouse (Delta logs name their files relatively)."""
     copy = lake(settings, scenario.raw_uri, name)
-    client = s3_client(settings)
-    source, target = scenario.lake_key_prefix, copy.lake_key_prefix
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=settings.lake_bucket, Prefix=source):
-        for obj in page.get("Contents", []):
-            client.copy_object(Bucket=settings.lake_bucket, Key=target + obj["Key"][len(source):],
-                               CopySource={"Bucket": settings.lake_bucket, "Key": obj["Key"]})
+    copy_prefix(settings, settings.lake_bucket, scenario.lake_key_prefix, copy.lake_key_prefix)
     return copy
 
 

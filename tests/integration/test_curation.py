@@ -97,17 +97,23 @@ def test_late_events_land_in_their_own_business_date(spark, settings, clean_day1
     assert got == expected
 
 
-def test_three_runs_of_a_window_leave_the_same_tables(spark, settings, dataset):
+def test_runs_of_a_window_leave_the_same_tables_and_an_unchanged_rerun_is_skipped(spark, settings, dataset):
     scenario = lake(settings, dataset, "rerun")
     window = RunWindow(DAY1, DAY1 + timedelta(days=1))
     run_window(scenario, window, FaultInjection())
     first = checksums(spark, scenario)
     assert all(first.values())
-    reruns = [run_window(scenario, window, FaultInjection()) for _ in range(2)]
+    reruns = [run_window(scenario, window, FaultInjection(), reprocess=True) for _ in range(2)]
     assert checksums(spark, scenario) == first
     assert [r["inserted"] for r in reruns] == [0, 0]
     assert [r["duplicates_history"] for r in reruns] == [reruns[0]["valid"] - reruns[0]["duplicates_in_window"]] * 2
-    assert [r.status for r in ledger(spark, scenario)] == ["running", "succeeded"] * 3
+    # without --reprocess: the same files and definitions as the last successful run, nothing to do
+    assert run_window(scenario, window, FaultInjection()) == {}
+    assert checksums(spark, scenario) == first
+    runs = ledger(spark, scenario)
+    assert [r.status for r in runs] == ["running", "succeeded"] * 3 + ["succeeded"]
+    assert runs[-1].unchanged_since == runs[-2].run_id and runs[-1].files == runs[-2].files > 0
+    assert len({r.input_fingerprint for r in runs if r.status == "succeeded"}) == 1
 
 
 # -- several windows -------------------------------------------------------------------------

@@ -1,0 +1,79 @@
+"""Which earlier run a rerun of a window would repeat (and so may skip)."""
+
+from collections import namedtuple
+from datetime import date, datetime, timedelta
+
+from jobs.curation.plan import RunWindow, repeatable_run
+
+Row = namedtuple("Row", "run_id kind window_start window_end status started_at input_fingerprint unchanged_since")
+DAY = RunWindow(date(2026, 10, 1), date(2026, 10, 2))
+T0 = datetime(2026, 10, 2, 3, 0)
+
+
+def run(run_id, status, minutes, fingerprint="same", window=DAY, kind="run", unchanged_since=None):
+    return Row(run_id, kind, window.start, window.end, status, T0 + timedelta(minutes=minutes), fingerprint,
+               unchanged_since)
+
+
+def test_a_succeeded_run_with_the_same_fingerprint_is_repeated():
+    rows = [run("r1", "running", 0, None), run("r1", "succeeded", 0)]
+    assert repeatable_run(rows, DAY, "same") == "r1"
+
+
+def test_new_files_or_definitions_change_the_fingerprint():
+    rows = [run("r1", "running", 0, None), run("r1", "succeeded", 0)]
+    assert repeatable_run(rows, DAY, "other") is None
+
+
+def test_the_latest_run_of_the_window_decides():
+    failed_after = [run("r1", "succeeded", 0), run("r2", "running", 5, None), run("r2", "failed", 5)]
+    assert repeatable_run(failed_after, DAY, "same") is None
+    killed_after = [run("r1", "succeeded", 0), run("r2", "running", 5, None)]
+    assert repeatable_run(killed_after, DAY, "same") is None
+
+
+def test_a_skipped_rerun_points_at_the_run_whose_result_stands():
+    rows = [run("r1", "succeeded", 0), run("r2", "succeeded", 5, unchanged_since="r1")]
+    assert repeatable_run(rows, DAY, "same") == "r1"
+
+
+def test_other_windows_do_not_count():
+    other = RunWindow(date(2026, 10, 2), date(2026, 10, 3))
+    rows = [run("r1", "succeeded", 0), run("r2", "running", 5, None, window=other)]
+    assert repeatable_run(rows, DAY, "same") == "r1"
+    assert repeatable_run(rows, other, "same") is None
+
+
+def test_a_rolled_back_run_or_any_rollback_after_it_means_run_again():
+    rolled_back = [run("r1", "succeeded", 0), run("r1", "rolled_back", 0)]
+    assert repeatable_run(rolled_back, DAY, "same") is None
+    forced = [run("r1", "succeeded", 0), run("rb", "succeeded", 9, None, window=RunWindow(date(2026, 10, 5),
+                                                                                      date(2026, 10, 6)),
+                                                 kind="rollback")]
+    assert repeatable_run(forced, DAY, "same") is None
+
+
+def test_the_fingerprint_covers_the_files_and_the_definitions(tmp_path):
+    from jobs.curation.plan import files_for_window, input_fingerprint
+    from jobs.settings import Settings
+
+    raw, definitions = tmp_path / "raw", tmp_path / "contracts"
+    folder = raw / "event_date=2026-10-01" / "hour=03"
+    folder.mkdir(parents=True)
+    (folder / "c1-0001.jsonl.gz").write_bytes(b"one")
+    definitions.mkdir()
+    (definitions / "contract.yaml").write_text("fields: []\n")
+    settings = Settings().with_overrides(raw_uri=str(raw))
+
+    def fingerprint() -> str:
+        return input_fingerprint(settings, DAY, files_for_window(settings, DAY, {}), [definitions])
+
+    first = fingerprint()
+    assert fingerprint() == first
+    (definitions / "contract.yaml").write_text("fields: []\n# reviewed\n")
+    edited = fingerprint()
+    assert edited != first
+    (folder / "c1-0002.jsonl.gz").write_bytes(b"late")
+    assert fingerprint() != edited
+    assert input_fingerprint(settings.with_overrides(look_back_days=9), DAY, [], [definitions]) != \
+        input_fingerprint(settings, DAY, [], [definitions])
