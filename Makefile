@@ -18,7 +18,7 @@ TRINO_USER ?= pipeline
 TRINO_CLI = java -Dorg.jline.terminal.dumb=true -jar $${LAKEHOUSE_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/lakehouse}/trino/trino-cli-$(TRINO_VERSION)-executable.jar \
 	--server http://127.0.0.1:$(TRINO_PORT) --user $(TRINO_USER) --catalog delta
 
-.PHONY: help setup up down status demo test docs sql trino-cli generate run backfill rollback replay
+.PHONY: help setup up down status demo test bench docs sql trino-cli generate run backfill rollback replay
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -46,6 +46,10 @@ test: setup  ## the whole test suite against the real servers (starts and stops 
 	@if bash scripts/stack.sh is-up; then started=no; else started=yes; fi; \
 	bash scripts/stack.sh up && $(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$started = yes ]; then bash scripts/stack.sh down; fi; exit $$rc
+
+BENCH_ARGS ?=
+bench: up  ## the daily job at 1.3M events, stage by stage, beside naive Spark and DuckDB -> bench/results/
+	@$(PY) -m bench.run $(BENCH_ARGS)
 
 DATE ?= $(shell date -u -d yesterday +%F)
 EVENTS ?= 1300000

@@ -209,6 +209,7 @@ class QualityGate:
     context: object  # FileDataContext
     specs: dict[str, BatchSpec]
     outcomes: list[Outcome] = field(default_factory=list)
+    seeds: dict[str, DataFrame] = field(default_factory=dict)  # read once: a CSV header costs a Spark job
 
     @classmethod
     def open(cls, spark: SparkSession, settings: Settings, fresh_site: bool = True) -> "QualityGate":
@@ -268,7 +269,10 @@ class QualityGate:
     def read(self, table: str) -> DataFrame | None:
         schema, name = table.split(".")
         if schema == "seed":
-            return self.spark.read.option("header", "true").csv((SEEDS_DIR / f"{name}.csv").resolve().as_uri())
+            if name not in self.seeds:
+                self.seeds[name] = self.spark.read.option("header", "true").csv(
+                    (SEEDS_DIR / f"{name}.csv").resolve().as_uri())
+            return self.seeds[name]
         try:
             return self.spark.read.format("delta").load(self.settings.table_path(schema, name))
         except AnalysisException:  # not a Delta table (yet)

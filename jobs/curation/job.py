@@ -230,8 +230,7 @@ def identical_earlier_run(ctx: RunContext) -> str | None:
 def curate_window(ctx: RunContext) -> dict[str, int]:
     spark, settings, registry = ctx.spark, ctx.settings, ctx.registry
     with ctx.stage("plan"):
-        ctx.versions_before = {t: v for t in table_names(registry)
-                               if (v := lake.table_version(spark, ctx.path(t))) is not None}
+        ctx.versions_before = lake.table_versions(spark, {t: ctx.path(t) for t in table_names(registry)})
         files = files_for_window(settings, ctx.window, ingested_files(ctx))
         ctx.files = len(files)
         log.info("window %s: %d files", ctx.window, len(files))

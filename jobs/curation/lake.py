@@ -12,6 +12,7 @@ between any two of them and run again converges to what one clean run writes:
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -34,6 +35,14 @@ def table_version(spark: SparkSession, path: str) -> int | None:
     if not DeltaTable.isDeltaTable(spark, path):
         return None
     return int(DeltaTable.forPath(spark, path).history(1).select("version").first()[0])
+
+
+def table_versions(spark: SparkSession, paths: dict[str, str]) -> dict[str, int]:
+    """The current version of each existing table ({name: path}); absent tables are left out.
+    Looked up a few at a time: each is a short Spark job that mostly waits on the store."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        versions = dict(zip(paths, pool.map(lambda path: table_version(spark, path), paths.values())))
+    return {name: version for name, version in versions.items() if version is not None}
 
 
 def _last_commit(spark: SparkSession, path: str) -> tuple[int, dict]:

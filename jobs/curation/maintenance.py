@@ -72,8 +72,7 @@ def replay_quarantine(settings: Settings) -> dict:
         ctx = RunContext(settings, registry, spark, run_id, "replay", None)
         quarantine_path = ctx.path("quarantine.events")
         with ctx.stage("plan"):
-            ctx.versions_before = {t: v for t in table_names(registry)
-                                   if (v := lake.table_version(spark, ctx.path(t))) is not None}
+            ctx.versions_before = lake.table_versions(spark, {t: ctx.path(t) for t in table_names(registry)})
             if "quarantine.events" not in ctx.versions_before:
                 raise LakehouseError("nothing to replay: quarantine.events does not exist")
             ctx.write_ledger("running")

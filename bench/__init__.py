@@ -1,0 +1,1 @@
+"""`make bench`: the daily job at 1.3M events, stage by stage, beside two baselines."""

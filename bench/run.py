@@ -1,0 +1,361 @@
+"""`make bench`: the daily job at 1.3M events, stage by stage, beside two baselines.
+
+    python -m bench.run [--events 1300000] [--seed 42] [--day 2026-10-01] [--history-days 30]
+
+A benchmark, not a test: it prints figures and asserts nothing. One invocation measures
+  (a) our daily job end to end (`lakehouse run`: spark-submit, cold JVM, real MinIO) on a
+      fresh warehouse: seconds per stage from the ledger, records/s, peak driver RSS;
+  (b) the same window run again (an idempotent rerun);
+  (c) the same day after `history_days` days of history (day31/day1);
+  (d) baseline 1, naive Spark: read the JSON, dropDuplicates(root_id), append to Delta;
+  (e) baseline 2, DuckDB: light validation, dedup and a daily aggregate, single node.
+and writes bench/results/latest.json and latest.md.
+
+Cached between invocations (a fixed seed makes them reproducible):
+  raw  s3a://<raw bucket>/bench/seed=S/                  the measured day alone  (seed=S-events=N
+  raw  s3a://<raw bucket>/bench/history-seed=S/          the history days and    for another --events)
+                                                         the measured day
+  lake s3a://<lake bucket>/bench/history-seed=S-events=N-from=D/ the history days, one run each
+       (building it is one `lakehouse run` per day: ~3 minutes each, once)
+  .local/bench/raw/bench/seed=S/                         the measured day's files, for DuckDB
+Each measured run gets a fresh warehouse under s3a://<lake bucket>/bench/runs/, deleted after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta, timezone
+from importlib.metadata import version
+from pathlib import Path
+
+from jobs.object_store import copy_prefix, delete_prefix, s3_client
+from jobs.raw_exists import raw_day_exists
+from jobs.settings import PROJECT_ROOT, Settings
+from jobs.spark import spark_submit_command
+
+RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+LOCAL_RAW_DIR = PROJECT_ROOT / ".local" / "bench" / "raw"
+LAKEHOUSE = Path(sys.executable).with_name("lakehouse")
+DEFAULT_EVENTS = 1_300_000
+STAGE_ORDER = ["plan", "validate", "bronze", "quarantine", "silver.tokens", "silver.token_transfers",
+               "silver.taxi_trips", "quality_silver", "gold", "quality_gold", "quality_report", "ingested_files"]
+
+
+@dataclass(frozen=True)
+class Bench:
+    events: int
+    seed: int
+    day: date
+    history_days: int
+
+    @property
+    def history_start(self) -> date:
+        return self.day - timedelta(days=self.history_days)
+
+    @property
+    def raw_key(self) -> str:
+        return f"seed={self.seed}" + ("" if self.events == DEFAULT_EVENTS else f"-events={self.events}")
+
+    @property
+    def day_raw(self) -> str:  # the measured day alone: a fresh warehouse reads nothing else
+        return f"bench/{self.raw_key}"
+
+    @property
+    def history_raw(self) -> str:  # the history days and the measured day
+        return f"bench/history-{self.raw_key}"
+
+
+def log(message: str) -> None:
+    print(f"{datetime.now():%H:%M:%S} bench: {message}", flush=True)
+
+
+# -- the inputs (cached) ---------------------------------------------------------------------
+
+def scenario(settings: Settings, raw: str, warehouse: str) -> Settings:
+    """Settings of one bench scenario. Bench warehouses are not registered in Trino: the
+    catalog serves the main warehouse."""
+    return settings.with_overrides(raw_uri=f"s3a://{settings.raw_bucket}/{raw}",
+                                   warehouse=f"s3a://{settings.lake_bucket}/{warehouse}", trino_register=False)
+
+
+def lakehouse(target: Settings, *args: str) -> float:
+    """Run the `lakehouse` CLI against a scenario; returns its wall-clock seconds."""
+    env = {**os.environ, "LAKEHOUSE_RAW_URI": target.raw_uri, "LAKEHOUSE_WAREHOUSE": target.warehouse,
+           "LAKEHOUSE_TRINO_REGISTER": "false"}
+    started = time.monotonic()
+    result = subprocess.run([str(LAKEHOUSE), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    seconds = time.monotonic() - started
+    if result.returncode != 0:
+        sys.stdout.write(result.stdout[-5000:])
+        raise SystemExit(f"bench: `lakehouse {' '.join(args)}` failed (exit {result.returncode})")
+    return seconds
+
+
+def ensure_raw(target: Settings, bench: Bench, days: list[date]) -> None:
+    for day in days:
+        if raw_day_exists(target, day):
+            continue
+        log(f"generating {day}: {bench.events} events, seed {bench.seed} -> {target.raw_uri}")
+        lakehouse(target, "generate", "--date", str(day), "--events", str(bench.events), "--seed", str(bench.seed))
+
+
+def ensure_history(settings: Settings, bench: Bench) -> Settings:
+    """A warehouse holding the history days, curated one run per day, built once."""
+    history = scenario(settings, bench.history_raw,
+                       f"bench/history-seed={bench.seed}-events={bench.events}-from={bench.history_start}")
+    days = [bench.history_start + timedelta(days=i) for i in range(bench.history_days + 1)]
+    ensure_raw(history, bench, days)
+    marker = f"{history.lake_key_prefix}_bench/complete.json"
+    client = s3_client(settings)
+    if client.list_objects_v2(Bucket=settings.lake_bucket, Prefix=marker, MaxKeys=1).get("KeyCount", 0):
+        return history
+    log(f"building the history [{bench.history_start}, {bench.day}) in {history.warehouse}: one run per day, once")
+    for day in days[:-1]:
+        seconds = lakehouse(history, "run", "--date", str(day))
+        log(f"history {day}: {seconds:.0f} s")
+    client.put_object(Bucket=settings.lake_bucket, Key=marker,
+                      Body=json.dumps({"days": bench.history_days, "events": bench.events, "seed": bench.seed}))
+    return history
+
+
+def readable_files(folder: Path) -> list[str]:
+    """The files DuckDB can read: a gzip file cut short fails its whole query (our job
+    quarantines such a file with reason corrupt_file)."""
+    from jobs.reader import decompress
+
+    paths = sorted(folder.glob("*/*.jsonl.gz"))
+    return [str(p) for p in paths if decompress(p.read_bytes(), str(p))[1] is None]
+
+
+def local_copy(settings: Settings, target: Settings, day: date) -> Path:
+    """The day's raw files on local disk, for DuckDB (its S3 support is a separate download)."""
+    bucket, prefix = target.raw_bucket_and_prefix
+    folder = LOCAL_RAW_DIR / prefix.strip("/") / f"event_date={day}"
+    client = s3_client(settings)
+    keys = [obj["Key"] for page in client.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=f"{prefix}event_date={day}/") for obj in page.get("Contents", [])]
+    for key in keys:
+        path = folder / key.split(f"event_date={day}/", 1)[1]
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            client.download_file(bucket, key, str(path))
+    return folder
+
+
+# -- the measurements --------------------------------------------------------------------------
+
+def naive_spark(settings: Settings, target: Settings, day: date) -> float:
+    command = spark_submit_command(target, PROJECT_ROOT / "bench" / "naive_spark.py",
+                                   [f"{target.raw_uri}/event_date={day}/*/*.jsonl.gz",
+                                    target.table_path("naive", "events")])
+    env = {**os.environ, "LAKEHOUSE_WAREHOUSE": target.warehouse, "PYSPARK_PYTHON": sys.executable,
+           "PYSPARK_DRIVER_PYTHON": sys.executable}
+    started = time.monotonic()
+    result = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        sys.stdout.write(result.stdout[-5000:])
+        raise SystemExit("bench: the naive Spark baseline failed")
+    return time.monotonic() - started
+
+
+DUCKDB_DAILY = """
+WITH lines AS (
+    SELECT * FROM read_json(?, format = 'newline_delimited', ignore_errors = true,
+                            maximum_object_size = 16777216,
+                            columns = {event_type: 'VARCHAR', schema_version: 'VARCHAR', payload: 'JSON',
+                                       collector_tstamp: 'VARCHAR', root_id: 'VARCHAR',
+                                       collector_id: 'VARCHAR', enriched_tstamp: 'VARCHAR'})
+), valid AS (  -- light validation: the envelope is complete, the type is known, the time parses
+    SELECT *, try_strptime(collector_tstamp, '%Y-%m-%d %H:%M:%S %z') AS collected_at FROM lines
+    WHERE root_id IS NOT NULL AND payload IS NOT NULL AND schema_version IS NOT NULL
+      AND event_type IN ('YellowTaxiTripRecords', 'EthereumTokenTransfer', 'EthereumToken')
+), deduplicated AS (
+    SELECT * FROM valid WHERE collected_at IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY root_id ORDER BY collected_at) = 1
+)
+SELECT event_type,
+       coalesce(CAST(payload ->> 'block_timestamp' AS DATE),
+                CAST(try_strptime(payload ->> 'tpep_pickup_datetime', '%Y-%m-%d %H:%M:%S') AS DATE)) AS business_date,
+       count(*) AS events,
+       sum(TRY_CAST(payload ->> 'fare_amount' AS DOUBLE)) AS fares,
+       count(DISTINCT payload ->> 'token_address') AS tokens
+FROM deduplicated GROUP BY ALL
+"""
+
+
+def duckdb_baseline(files: list[str]) -> tuple[float, int]:
+    import duckdb
+
+    started = time.monotonic()
+    rows = duckdb.connect().execute(DUCKDB_DAILY, [files]).fetchall()
+    return time.monotonic() - started, sum(r[2] for r in rows)
+
+
+def succeeded_runs(settings: Settings, warehouses: dict[str, Settings]) -> dict[str, list[dict]]:
+    """The succeeded ledger rows of each measured warehouse, oldest first."""
+    from pyspark.sql import functions as F
+
+    from jobs.spark import build_spark_session
+
+    spark = build_spark_session(settings, "bench ledger")
+    rows = {}
+    for name, target in warehouses.items():
+        ledger = spark.read.format("delta").load(target.table_path("ops", "pipeline_runs"))
+        rows[name] = [row.asDict(recursive=True) for row in
+                      ledger.where(F.col("status") == "succeeded").orderBy("finished_at").collect()]
+    spark.stop()
+    return rows
+
+
+# -- the report ----------------------------------------------------------------------------
+
+def machine() -> dict:
+    memory = next(int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal:"))
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return {"cores": os.cpu_count(), "memory_bytes": memory, "cpu": cpu, "os": platform.platform()}
+
+
+def versions(settings: Settings) -> dict:
+    return {"python": platform.python_version(), **{p: version(p) for p in (
+        "pyspark", "delta-spark", "great-expectations", "duckdb", "pyarrow", "pandas")},
+        "delta_jvm": settings.versions.delta, "hadoop_aws": settings.versions.hadoop_aws}
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a and b else None
+
+
+def markdown(result: dict) -> str:
+    r, stages = result, result["stage_seconds"]
+    lines = [
+        f"# make bench — {r['events']:,} events ({r['day']}, seed {r['seed']}), {r['generated_at']}",
+        "",
+        f"Machine: {r['machine']['cores']} cores, {r['machine']['memory_bytes'] / 2**30:.0f} GiB, "
+        f"{r['machine']['cpu']}. Spark {r['versions']['pyspark']}, Delta {r['versions']['delta-spark']}, "
+        f"GE {r['versions']['great-expectations']}, DuckDB {r['versions']['duckdb']}. "
+        f"Settings: {', '.join(f'{k}={v}' for k, v in r['settings'].items())}.",
+        "",
+        "| measurement | seconds | records/s | note |",
+        "|---|---:|---:|---|",
+        f"| (a) our job, first run, end to end | {r['e2e_seconds']:.1f} | {r['records_per_second']:,.0f} | "
+        f"spark-submit, cold JVM; peak driver RSS {r['peak_rss_bytes'] / 2**30:.2f} GiB |",
+        f"| (b) the same window again | {r['rerun_seconds']:.1f} | | rerun/first = {r['ratios']['rerun/first']}"
+        f"{' (skipped: same input fingerprint)' if r['rerun_skipped'] else ''} |",
+        f"| (c) the same day after {r['history_days']} days of history | {r['day31_seconds']:.1f} | | "
+        f"day{r['history_days'] + 1}/day1 = {r['ratios']['day31/day1']} |",
+        f"| (d) naive Spark (JSON → dropDuplicates → Delta) | {r['naive_spark_seconds']:.1f} | | "
+        f"ours/naive = {r['ratios']['ours/naive_spark']} |",
+        f"| (e) DuckDB (validate, dedup, daily aggregate) | {r['duckdb_seconds']:.1f} | | "
+        f"ours/DuckDB = {r['ratios']['ours/duckdb']}; local copies of the readable files |",
+        "",
+        "Stages of the first run (seconds, from ops.pipeline_runs):",
+        "",
+        "| stage | first run | rerun | after history |",
+        "|---|---:|---:|---:|",
+    ]
+    def cell(seconds: float | None) -> str:
+        return "—" if seconds is None else f"{seconds:.1f}"
+
+    seen = [*stages, *r["rerun_stage_seconds"], *r["day31_stage_seconds"]]
+    for stage in sorted(dict.fromkeys(seen), key=lambda s: STAGE_ORDER.index(s) if s in STAGE_ORDER else 99):
+        lines.append(f"| {stage} | {cell(stages.get(stage))} | {cell(r['rerun_stage_seconds'].get(stage))} | "
+                     f"{cell(r['day31_stage_seconds'].get(stage))} |")
+    lines += ["", f"Quality gates (GE): {r['quality_seconds']:.1f} s = {r['quality_share']:.1%} of the stage seconds, "
+              f"{r['quality_share_of_e2e']:.1%} of the end-to-end time.",
+              "", "Targets: " + "; ".join(f"{k}: {v}" for k, v in r["targets"].items()), ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=DEFAULT_EVENTS)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--day", type=date.fromisoformat, default=date(2026, 10, 1))
+    parser.add_argument("--history-days", type=int, default=30)
+    parser.add_argument("--prepare", action="store_true", help="only generate the data and build the history")
+    args = parser.parse_args(argv)
+    bench = Bench(args.events, args.seed, args.day, args.history_days)
+    settings = Settings.load()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+
+    runs_prefix = f"bench/runs/{stamp}"
+    single = scenario(settings, bench.day_raw, f"{runs_prefix}/first")
+    ensure_raw(single, bench, [bench.day])
+    history = ensure_history(settings, bench)
+    if args.prepare:
+        return 0
+    after_history = scenario(settings, bench.history_raw, f"{runs_prefix}/after-history")
+    duckdb_files = readable_files(local_copy(settings, single, bench.day))
+    try:
+        log(f"(a) first run of {bench.day} on a fresh warehouse")
+        first = lakehouse(single, "run", "--date", str(bench.day))
+        log(f"(a) {first:.1f} s; (b) the same window again")
+        rerun = lakehouse(single, "run", "--date", str(bench.day))
+        log(f"(b) {rerun:.1f} s; (c) {bench.day} after {bench.history_days} days of history")
+        copy_prefix(settings, settings.lake_bucket, history.lake_key_prefix, after_history.lake_key_prefix)
+        day31 = lakehouse(after_history, "run", "--date", str(bench.day))
+        log(f"(c) {day31:.1f} s; (d) naive Spark")
+        naive = naive_spark(settings, scenario(settings, bench.day_raw, f"{runs_prefix}/naive"), bench.day)
+        log(f"(d) {naive:.1f} s; (e) DuckDB")
+        duck, duck_events = duckdb_baseline(duckdb_files)
+        log(f"(e) {duck:.1f} s ({duck_events} events kept from {len(duckdb_files)} readable files)")
+        ledgers = succeeded_runs(settings, {"single": single, "after_history": after_history})
+    finally:
+        delete_prefix(settings, settings.lake_bucket, f"{settings.lake_key_prefix}{runs_prefix}/")
+    (first_run, rerun_run), day31_run = ledgers["single"], ledgers["after_history"][-1]
+
+    stage_seconds = first_run["stage_seconds"]
+    quality = sum(v for k, v in stage_seconds.items() if k.startswith("quality"))
+    result = {
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "events": bench.events, "seed": bench.seed, "day": str(bench.day), "history_days": bench.history_days,
+        "lines_read": first_run["counts"]["lines_read"],
+        "e2e_seconds": round(first, 2), "rerun_seconds": round(rerun, 2),
+        "day1_seconds": round(first, 2), "day31_seconds": round(day31, 2),
+        "naive_spark_seconds": round(naive, 2), "duckdb_seconds": round(duck, 2),
+        "peak_rss_bytes": first_run["peak_rss_bytes"],
+        "records_per_second": round(first_run["counts"]["lines_read"] / first, 1),
+        "job_seconds": first_run["seconds"],
+        "stage_seconds": stage_seconds,
+        "rerun_stage_seconds": rerun_run["stage_seconds"],
+        "rerun_skipped": rerun_run["unchanged_since"] == first_run["run_id"],
+        "day31_stage_seconds": day31_run["stage_seconds"],
+        "quality_seconds": round(quality, 2),
+        "quality_share": round(quality / sum(stage_seconds.values()), 4),
+        "quality_share_of_e2e": round(quality / first, 4),
+        "counts": first_run["counts"],
+        "machine": machine(), "versions": versions(settings),
+        "settings": {"spark_master": settings.spark_master, "spark_driver_memory": settings.spark_driver_memory,
+                     "spark_shuffle_partitions": settings.spark_shuffle_partitions,
+                     "grace_days": settings.grace_days, "look_back_days": settings.look_back_days},
+    }
+    result["ratios"] = {"ours/duckdb": ratio(first, duck), "ours/naive_spark": ratio(first, naive),
+                        "rerun/first": ratio(rerun, first), "day31/day1": ratio(day31, first)}
+    result["targets"] = {
+        "e2e <= 60 s": f"{first:.1f} s",
+        "rerun <= 50% of first": f"{result['ratios']['rerun/first']:.0%}",
+        "day31/day1 <= 1.2": str(result["ratios"]["day31/day1"]),
+        "peak driver RSS <= 4 GiB": f"{result['peak_rss_bytes'] / 2**30:.2f} GiB",
+    }
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / "latest.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    report = markdown(result)
+    (RESULTS_DIR / "latest.md").write_text(report)
+    print(report)
+    log(f"written {RESULTS_DIR / 'latest.json'} and latest.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
