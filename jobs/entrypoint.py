@@ -18,7 +18,8 @@ def configure_logging() -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
-    for noisy in ("py4j", "botocore", "urllib3", "trino"):
+    # great_expectations logs dozens of INFO lines about its own docs decorators on import.
+    for noisy in ("py4j", "botocore", "urllib3", "trino", "great_expectations"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

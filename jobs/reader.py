@@ -110,6 +110,7 @@ def read_lines(spark: SparkSession, paths: list[str], partitions: int | None = N
     if not paths:
         return spark.createDataFrame([], LINES_SCHEMA)
     files = spark.read.format("binaryFile").load(paths).select("path", "content")
-    # Spreads files over the cores; the files themselves are the unit of work.
-    files = files.repartition(partitions or max(spark.sparkContext.defaultParallelism, 1), "path")
+    # Spreads files over the cores; the files themselves are the unit of work. Several
+    # tasks per core: while one waits on the object store, another decompresses.
+    files = files.repartition(partitions or 4 * max(spark.sparkContext.defaultParallelism, 1), "path")
     return files.mapInArrow(_split_batches, LINES_SCHEMA)
