@@ -36,7 +36,7 @@ def reasons_array(conditions: list[tuple[Column, str]]) -> Column:
 
     Built with `concat`, not `array_compact`/`filter`: those are higher-order functions,
     which Spark never compiles, and they drag every condition beneath them into row-by-row
-    interpretation (on a 1.3M-line day that alone cost about half of validation)."""
+    interpretation."""
     empty = F.array().cast("array<string>")
     if not conditions:
         return empty
