@@ -270,6 +270,8 @@ def markdown(result: dict) -> str:
     for stage in sorted(dict.fromkeys(seen), key=lambda s: STAGE_ORDER.index(s) if s in STAGE_ORDER else 99):
         lines.append(f"| {stage} | {cell(stages.get(stage))} | {cell(r['rerun_stage_seconds'].get(stage))} | "
                      f"{cell(r['day31_stage_seconds'].get(stage))} |")
+    lines += ["", f"The history days' own runs (seconds, oldest first): "
+              f"{', '.join(f'{v:.0f}' for v in r['history_run_seconds'].values())}."]
     lines += ["", f"Quality gates (GE): {r['quality_seconds']:.1f} s = {r['quality_share']:.1%} of the stage seconds, "
               f"{r['quality_share_of_e2e']:.1%} of the end-to-end time.",
               "", "Targets: " + "; ".join(f"{k}: {v}" for k, v in r["targets"].items()), ""]
@@ -310,7 +312,7 @@ def main(argv: list[str]) -> int:
         log(f"(d) {naive:.1f} s; (e) DuckDB")
         duck, duck_events = duckdb_baseline(duckdb_files)
         log(f"(e) {duck:.1f} s ({duck_events} events kept from {len(duckdb_files)} readable files)")
-        ledgers = succeeded_runs(settings, {"single": single, "after_history": after_history})
+        ledgers = succeeded_runs(settings, {"single": single, "after_history": after_history, "history": history})
     finally:
         delete_prefix(settings, settings.lake_bucket, f"{settings.lake_key_prefix}{runs_prefix}/")
     (first_run, rerun_run), day31_run = ledgers["single"], ledgers["after_history"][-1]
@@ -331,6 +333,9 @@ def main(argv: list[str]) -> int:
         "rerun_stage_seconds": rerun_run["stage_seconds"],
         "rerun_skipped": rerun_run["unchanged_since"] == first_run["run_id"],
         "day31_stage_seconds": day31_run["stage_seconds"],
+        # each history day's own run, oldest first: whether the cost grows as history does
+        "history_run_seconds": {str(r["window_start"]): round(r["seconds"], 1)
+                                for r in ledgers["history"] if r["kind"] == "run" and not r["unchanged_since"]},
         "quality_seconds": round(quality, 2),
         "quality_share": round(quality / sum(stage_seconds.values()), 4),
         "quality_share_of_e2e": round(quality / first, 4),

@@ -3,7 +3,7 @@
     /* ---
     table: gold.agg_taxi_daily
     keys: [business_date, pu_borough]
-    refresh: by_date            # or full (every run), or once (when absent)
+    refresh: by_date            # or incremental, full (every run), once (when absent)
     date_column: business_date  # by_date models are recomputed for the dates a run touched
     partition_by: []
     depends_on: [gold.fct_taxi_trips]
@@ -13,6 +13,11 @@
 `{{ schema.table }}` names another table (or `seed.<name>`, a CSV under models/seeds);
 `{{ dates }}` is the list of business dates being recomputed. Models run in
 dependency order; a by_date model replaces exactly its dates (replaceWhere).
+
+An incremental model (a fact table over an insert-only silver table) names its
+`incremental_source` and selects the source's `run_id`: a run appends only the source
+rows of its dates whose run id the model does not hold yet. Its cost is the new rows,
+not the dates they fall on: a few late events no longer rewrite a whole day of facts.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ HEADER = re.compile(r"^\s*/\*\s*---\s*\n(.*?)\n\s*---\s*\*/\s*\n", re.DOTALL)
 REFERENCE = re.compile(r"\{\{\s*([a-z_]+\.[a-z_]+|dates)\s*\}\}")
 
 
+REFRESH_MODES = ("once", "full", "by_date", "incremental")
+
+
 class ModelError(LakehouseError):
     pass
 
@@ -42,12 +50,18 @@ class Model:
     table: str
     description: str
     keys: tuple[str, ...]
-    refresh: str  # once | full | by_date
+    refresh: str  # once | full | by_date | incremental
     date_column: str | None
     partition_by: tuple[str, ...]
     depends_on: tuple[str, ...]
     sql: str
     source: str
+    incremental_source: str | None = None  # incremental: the table whose new rows are appended
+
+    @property
+    def by_dates(self) -> bool:
+        """Built for the business dates a run touched (not as a whole)."""
+        return self.refresh in ("by_date", "incremental")
 
     @property
     def references(self) -> set[str]:
@@ -71,21 +85,24 @@ def parse_model(path: Path) -> Model:
     for key in ("table", "keys", "refresh", "depends_on"):
         if key not in header:
             raise ModelError(f"{path.name}: header needs '{key}'")
-    if header["refresh"] not in ("once", "full", "by_date"):
-        raise ModelError(f"{path.name}: refresh is 'once', 'full' or 'by_date'")
-    if header["refresh"] == "by_date" and not header.get("date_column"):
-        raise ModelError(f"{path.name}: a by_date model needs a date_column")
+    if header["refresh"] not in REFRESH_MODES:
+        raise ModelError(f"{path.name}: refresh is one of {', '.join(REFRESH_MODES)}")
+    if header["refresh"] in ("by_date", "incremental") and not header.get("date_column"):
+        raise ModelError(f"{path.name}: a {header['refresh']} model needs a date_column")
+    if header["refresh"] == "incremental" and header.get("incremental_source") not in header["depends_on"]:
+        raise ModelError(f"{path.name}: an incremental model names its incremental_source, one of its depends_on")
     model = Model(
         table=header["table"], description=str(header.get("description", "")),
         keys=tuple(header["keys"]), refresh=header["refresh"], date_column=header.get("date_column"),
         partition_by=tuple(header.get("partition_by") or ()), depends_on=tuple(header["depends_on"]),
         sql=text[match.end():].strip().rstrip(";"), source=path.name,
+        incremental_source=header.get("incremental_source"),
     )
     undeclared = model.references - set(model.depends_on)
     if undeclared:
         raise ModelError(f"{path.name}: uses {sorted(undeclared)} without declaring them in depends_on")
-    if model.refresh == "by_date" and "{{ dates }}" not in model.sql.replace("{{dates}}", "{{ dates }}"):
-        raise ModelError(f"{path.name}: a by_date model must filter on {{{{ dates }}}}")
+    if model.by_dates and "{{ dates }}" not in model.sql.replace("{{dates}}", "{{ dates }}"):
+        raise ModelError(f"{path.name}: a {model.refresh} model must filter on {{{{ dates }}}}")
     return model
 
 

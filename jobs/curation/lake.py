@@ -37,6 +37,13 @@ def table_version(spark: SparkSession, path: str) -> int | None:
     return int(DeltaTable.forPath(spark, path).history(1).select("version").first()[0])
 
 
+def table_columns(spark: SparkSession, path: str) -> list[str] | None:
+    """The columns of an existing table; None if there is no table."""
+    if not DeltaTable.isDeltaTable(spark, path):
+        return None
+    return DeltaTable.forPath(spark, path).toDF().columns
+
+
 def table_versions(spark: SparkSession, paths: dict[str, str]) -> dict[str, int]:
     """The current version of each existing table ({name: path}); absent tables are left out.
     Looked up a few at a time: each is a short Spark job that mostly waits on the store."""

@@ -1,8 +1,11 @@
 /* ---
 table: gold.fct_taxi_trips
-description: One row per yellow taxi trip, with duration, speed and the zones' names.
+description: >-
+  One row per yellow taxi trip, with duration, speed and the zones' names. Appended as
+  silver gains trips (run_id: the run that curated it).
 keys: [vendor_id, pickup_at, dropoff_at, pu_location_id, do_location_id, total_amount]
-refresh: by_date
+refresh: incremental
+incremental_source: silver.taxi_trips
 date_column: business_date
 depends_on: [silver.taxi_trips, gold.dim_taxi_zone]
 --- */
@@ -34,7 +37,8 @@ SELECT
   t.improvement_surcharge,
   t.congestion_surcharge,
   t.airport_fee,
-  t.total_amount
+  t.total_amount,
+  t.run_id
 FROM {{ silver.taxi_trips }} t
 LEFT JOIN {{ gold.dim_taxi_zone }} pu ON pu.location_id = t.pu_location_id
 LEFT JOIN {{ gold.dim_taxi_zone }} do ON do.location_id = t.do_location_id

@@ -1,11 +1,13 @@
 /* ---
 table: gold.fct_token_transfers
 description: >-
-  One row per token transfer, with the token's symbol and decimals when known.
-  amount is the raw value shifted by the token's decimals, as exact decimal text:
-  a uint256 does not fit any SQL decimal type, and rounding it would lose value.
+  One row per token transfer, with the token's symbol and decimals as known when the
+  transfer was modelled. amount is the raw value shifted by the token's decimals, as
+  exact decimal text: a uint256 does not fit any SQL decimal type, and rounding it
+  would lose value. Appended as silver gains transfers (run_id: the run that curated it).
 keys: [transaction_hash, log_index]
-refresh: by_date
+refresh: incremental
+incremental_source: silver.token_transfers
 date_column: business_date
 partition_by: [business_date]
 depends_on: [silver.token_transfers, gold.dim_token]
@@ -39,5 +41,6 @@ SELECT
            concat(substr(padded, 1, length(padded) - decimals), '.', substr(padded, length(padded) - decimals + 1)),
            '\\.?0+$', '')
   END AS amount,
-  business_date
+  business_date,
+  run_id
 FROM shifted

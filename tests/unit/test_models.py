@@ -48,3 +48,19 @@ def test_a_dependency_cycle_is_reported(tmp_path):
     write(tmp_path, "b.sql", "table: gold.b\nkeys: [k]\nrefresh: full\ndepends_on: [gold.a]", "SELECT * FROM {{ gold.a }}")
     with pytest.raises(ModelError, match="dependency cycle"):
         load_models(tmp_path)
+
+
+def test_an_incremental_model_names_a_declared_source(tmp_path):
+    header = "table: gold.f\nkeys: [k]\nrefresh: incremental\ndate_column: d\ndepends_on: [silver.tokens]"
+    sql = "SELECT * FROM {{ silver.tokens }} WHERE d IN ({{ dates }})"
+    with pytest.raises(ModelError, match="names its incremental_source"):
+        parse_model(write(tmp_path, "f.sql", header, sql))
+    model = parse_model(write(tmp_path, "f.sql", header + "\nincremental_source: silver.tokens", sql))
+    assert model.by_dates and model.incremental_source == "silver.tokens"
+
+
+def test_facts_are_incremental_and_aggregates_by_date():
+    refresh = {m.table: (m.refresh, m.incremental_source) for m in load_models()}
+    assert refresh["gold.fct_token_transfers"] == ("incremental", "silver.token_transfers")
+    assert refresh["gold.fct_taxi_trips"] == ("incremental", "silver.taxi_trips")
+    assert refresh["gold.agg_token_transfers_daily"] == ("by_date", None)
