@@ -107,8 +107,16 @@ def ensure_raw(target: Settings, bench: Bench, days: list[date]) -> None:
         lakehouse(target, "generate", "--date", str(day), "--events", str(bench.events), "--seed", str(bench.seed))
 
 
-def ensure_history(settings: Settings, bench: Bench) -> Settings:
-    """A warehouse holding the history days, curated one run per day, built once."""
+def code_commit() -> str | None:
+    """The commit the bench runs (and a history was built) with; None outside a git clone."""
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    return result.stdout.strip() or None
+
+
+def ensure_history(settings: Settings, bench: Bench) -> tuple[Settings, dict]:
+    """A warehouse holding the history days, curated one run per day, built once; returns
+    it with its marker (which commit built it: a history from older code may hold tables
+    of an older layout, which the measured run would first migrate)."""
     history = scenario(settings, bench.history_raw,
                        f"bench/history-seed={bench.seed}-events={bench.events}-from={bench.history_start}")
     days = [bench.history_start + timedelta(days=i) for i in range(bench.history_days + 1)]
@@ -116,14 +124,18 @@ def ensure_history(settings: Settings, bench: Bench) -> Settings:
     marker = f"{history.lake_key_prefix}_bench/complete.json"
     client = s3_client(settings)
     if client.list_objects_v2(Bucket=settings.lake_bucket, Prefix=marker, MaxKeys=1).get("KeyCount", 0):
-        return history
+        built = json.loads(client.get_object(Bucket=settings.lake_bucket, Key=marker)["Body"].read())
+        if built.get("commit") != code_commit():
+            log(f"the history was built by commit {built.get('commit')}, this is {code_commit()}: delete "
+                f"s3a://{settings.lake_bucket}/{history.lake_key_prefix} to rebuild it with this code")
+        return history, built
     log(f"building the history [{bench.history_start}, {bench.day}) in {history.warehouse}: one run per day, once")
     for day in days[:-1]:
         seconds = lakehouse(history, "run", "--date", str(day))
         log(f"history {day}: {seconds:.0f} s")
-    client.put_object(Bucket=settings.lake_bucket, Key=marker,
-                      Body=json.dumps({"days": bench.history_days, "events": bench.events, "seed": bench.seed}))
-    return history
+    built = {"days": bench.history_days, "events": bench.events, "seed": bench.seed, "commit": code_commit()}
+    client.put_object(Bucket=settings.lake_bucket, Key=marker, Body=json.dumps(built))
+    return history, built
 
 
 def readable_files(folder: Path) -> list[str]:
@@ -243,7 +255,8 @@ def markdown(result: dict) -> str:
         f"Machine: {r['machine']['cores']} cores, {r['machine']['memory_bytes'] / 2**30:.0f} GiB, "
         f"{r['machine']['cpu']}. Spark {r['versions']['pyspark']}, Delta {r['versions']['delta-spark']}, "
         f"GE {r['versions']['great-expectations']}, DuckDB {r['versions']['duckdb']}. "
-        f"Settings: {', '.join(f'{k}={v}' for k, v in r['settings'].items())}.",
+        f"Settings: {', '.join(f'{k}={v}' for k, v in r['settings'].items())}. "
+        f"Commit {r['commit']} (the history was built by {r['history_built_by_commit']}).",
         "",
         "| measurement | seconds | records/s | note |",
         "|---|---:|---:|---|",
@@ -294,7 +307,7 @@ def main(argv: list[str]) -> int:
     runs_prefix = f"bench/runs/{stamp}"
     single = scenario(settings, bench.day_raw, f"{runs_prefix}/first")
     ensure_raw(single, bench, [bench.day])
-    history = ensure_history(settings, bench)
+    history, history_marker = ensure_history(settings, bench)
     if args.prepare:
         return 0
     after_history = scenario(settings, bench.history_raw, f"{runs_prefix}/after-history")
@@ -340,6 +353,7 @@ def main(argv: list[str]) -> int:
         "quality_share": round(quality / sum(stage_seconds.values()), 4),
         "quality_share_of_e2e": round(quality / first, 4),
         "counts": first_run["counts"],
+        "commit": code_commit(), "history_built_by_commit": history_marker.get("commit"),
         "machine": machine(), "versions": versions(settings),
         "settings": {"spark_master": settings.spark_master, "spark_driver_memory": settings.spark_driver_memory,
                      "spark_shuffle_partitions": settings.spark_shuffle_partitions,
