@@ -85,17 +85,23 @@ def scenario(settings: Settings, raw: str, warehouse: str) -> Settings:
                                    warehouse=f"s3a://{settings.lake_bucket}/{warehouse}", trino_register=False)
 
 
-def lakehouse(target: Settings, *args: str) -> float:
-    """Run the `lakehouse` CLI against a scenario; returns its wall-clock seconds."""
+def lakehouse(target: Settings, *args: str, progress: str | None = None) -> float:
+    """Run the `lakehouse` CLI against a scenario; returns its wall-clock seconds. Lines of
+    its log that contain `progress` are shown as they come (a long backfill)."""
     env = {**os.environ, "LAKEHOUSE_RAW_URI": target.raw_uri, "LAKEHOUSE_WAREHOUSE": target.warehouse,
            "LAKEHOUSE_TRINO_REGISTER": "false"}
     started = time.monotonic()
-    result = subprocess.run([str(LAKEHOUSE), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    tail: list[str] = []
+    with subprocess.Popen([str(LAKEHOUSE), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as process:
+        for line in process.stdout:
+            tail = [*tail[-199:], line]
+            if progress and progress in line:
+                log(line.rstrip())
     seconds = time.monotonic() - started
-    if result.returncode != 0:
-        sys.stdout.write(result.stdout[-5000:])
-        raise SystemExit(f"bench: `lakehouse {' '.join(args)}` failed (exit {result.returncode})")
+    if process.returncode != 0:
+        sys.stdout.write("".join(tail))
+        raise SystemExit(f"bench: `lakehouse {' '.join(args)}` failed (exit {process.returncode})")
     return seconds
 
 
@@ -129,10 +135,11 @@ def ensure_history(settings: Settings, bench: Bench) -> tuple[Settings, dict]:
             log(f"the history was built by commit {built.get('commit')}, this is {code_commit()}: delete "
                 f"s3a://{settings.lake_bucket}/{history.lake_key_prefix} to rebuild it with this code")
         return history, built
-    log(f"building the history [{bench.history_start}, {bench.day}) in {history.warehouse}: one run per day, once")
-    for day in days[:-1]:
-        seconds = lakehouse(history, "run", "--date", str(day))
-        log(f"history {day}: {seconds:.0f} s")
+    log(f"building the history [{bench.history_start}, {bench.day}) in {history.warehouse}: a backfill, one run "
+        "per day, once (a day already curated is skipped: same input fingerprint)")
+    seconds = lakehouse(history, "run", "--start", str(bench.history_start), "--end", str(bench.day),
+                        progress="succeeded:")
+    log(f"history built in {seconds:.0f} s")
     built = {"days": bench.history_days, "events": bench.events, "seed": bench.seed, "commit": code_commit()}
     client.put_object(Bucket=settings.lake_bucket, Key=marker, Body=json.dumps(built))
     return history, built

@@ -101,13 +101,14 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     buckets = [settings.lake_bucket] + ([settings.raw_bucket_and_prefix[0]]
                                         if settings.raw_location.startswith("s3a://") else [])
     check_endpoints(settings, buckets=buckets, trino=settings.trino_register)
-    for start, end in windows:  # never in parallel: one window after another
-        code = submit(settings, "curation/job", ["run", "--start", str(start), "--end", str(end), *extra])
-        if code != 0:
-            print(f"error: the run for [{start}, {end}) failed (exit {code}); later windows were not run",
-                  file=sys.stderr)
-            return code
-    return 0
+    # A backfill is one spark-submit that runs the days one after another (never in
+    # parallel): each day is a run of its own, without a JVM start per day.
+    code = submit(settings, "curation/job", ["run", "--start", str(windows[0][0]), "--end", str(windows[-1][1]),
+                                             *(["--daily"] if len(windows) > 1 else []), *extra])
+    if code != 0 and len(windows) > 1:
+        print(f"error: the backfill [{windows[0][0]}, {windows[-1][1]}) failed (exit {code}); the log names the "
+              "failed window, later windows were not run", file=sys.stderr)
+    return code
 
 
 def rollback(settings: Settings, args: argparse.Namespace) -> int:

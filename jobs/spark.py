@@ -27,7 +27,9 @@ def jvm_launch_conf(settings: Settings) -> dict[str, str]:
     """Settings that must be known before the JVM starts (spark-submit flags)."""
     conf = {
         "spark.driver.memory": settings.spark_driver_memory,
-        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}",
+        # The throughput collector: a batch job wants total work done, not short pauses
+        # (the 1.3M-event day: 154 s with G1, 143 s with it; its peak RSS is lower too).
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()} -XX:+UseParallelGC",
         "spark.jars.ivy": settings.ivy_cache,
         # Python workers run in this interpreter's environment (the project venv).
         "spark.pyspark.python": sys.executable,
@@ -84,6 +86,10 @@ def session_conf(settings: Settings) -> dict[str, str]:
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.debug.maxToStringFields": "1000",
+        # The staged lines of a run are cached on local disk, read back a few times and
+        # dropped: compressing them costs more CPU than the disk reads it saves
+        # (read + validate + stage of the 1.3M-event day: 48.6 s -> 42.8 s).
+        "spark.sql.inMemoryColumnarStorage.compressed": "false",
         # Quality-gate batches reach GE's pandas engine through Arrow, not row by row.
         "spark.sql.execution.arrow.pyspark.enabled": "true",
     }
