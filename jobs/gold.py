@@ -1,22 +1,59 @@
 """Building the gold models (I/O): each model's SQL runs in Spark and replaces its table,
-or only the business dates a run touched, or appends what its source gained."""
+or only the business dates a run touched, or appends what its source gained.
+
+One function per way a table is written:
+- `rebuild`        the whole table (refresh full, and every model's first build)
+- `replace_dates`  the dates a run touched, with replaceWhere (refresh by_date)
+- `append_pending` the source rows on those dates that the model does not hold yet
+                   (refresh incremental)
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from jobs.curation import lake
 from jobs.models import SEEDS_DIR, Model, ModelError, load_models
 from jobs.settings import Settings
+from jobs.sql_literals import sql_date_list, sql_string
 
 log = logging.getLogger("gold")
 
 LINEAGE = "run_id"  # the run that curated a source row; incremental models carry it along
+
+
+@dataclass(frozen=True)
+class References:
+    """Resolves a model's `{{ schema.table }}` to what Spark SQL reads: a Delta path, a
+    seed CSV as a temporary view, or a view of only some rows of a table."""
+
+    spark: SparkSession
+    settings: Settings
+    views: dict[str, str] = field(default_factory=dict)  # name -> a view that replaces it
+
+    def __call__(self, name: str) -> str:
+        if name in self.views:
+            return self.views[name]
+        schema, table = name.split(".")
+        if schema == "seed":
+            view = f"seed_{table}"
+            if not self.spark.catalog.tableExists(view):
+                seed = (SEEDS_DIR / f"{table}.csv").resolve().as_uri()
+                self.spark.read.option("header", "true").csv(seed).createOrReplaceTempView(view)
+            return view
+        return f"delta.`{self.settings.table_path(schema, table)}`"
+
+    def only_rows(self, name: str, condition: str) -> "References":
+        """The same references, but `name` reads only the rows that meet `condition`."""
+        view = "pending_" + name.replace(".", "_")
+        self.spark.sql(f"SELECT * FROM {self(name)} WHERE {condition}").createOrReplaceTempView(view)
+        return References(self.spark, self.settings, {**self.views, name: view})
 
 
 def build_gold(spark: SparkSession, settings: Settings, dates: list[date],
@@ -25,22 +62,7 @@ def build_gold(spark: SparkSession, settings: Settings, dates: list[date],
     with their source's new rows on `dates`); returns the versions of the tables written."""
     models = models if models is not None else load_models()
     dates = sorted(set(dates))
-
-    def resolve(name: str, only_rows: str | None = None) -> str:
-        schema, table = name.split(".")
-        if schema == "seed":
-            view = f"seed_{table}"
-            if not spark.catalog.tableExists(view):
-                seed = (SEEDS_DIR / f"{table}.csv").resolve().as_uri()
-                spark.read.option("header", "true").csv(seed).createOrReplaceTempView(view)
-            return view
-        source = f"delta.`{settings.table_path(schema, table)}`"
-        if only_rows is None:
-            return source
-        view = f"pending_{schema}_{table}"
-        spark.sql(f"SELECT * FROM {source} WHERE {only_rows}").createOrReplaceTempView(view)
-        return view
-
+    references = References(spark, settings)
     versions: dict[str, int] = {}
     for model in models:
         if model.by_dates and not dates:
@@ -48,41 +70,60 @@ def build_gold(spark: SparkSession, settings: Settings, dates: list[date],
         started = time.monotonic()
         path = settings.table_path(*model.table.split("."))
         columns = lake.table_columns(spark, path)
-        if model.refresh == "once" and columns is not None:
+        if columns is None:
+            done = rebuild(spark, model, path, references, dates)
+        elif model.refresh == "once":
             continue  # static data (a calendar, a seed): built once
-        if model.refresh == "incremental" and columns is not None and LINEAGE in columns:
-            source_path = settings.table_path(*model.incremental_source.split("."))
-            pending = unmodelled_runs(spark, source_path, path, model.date_column, dates)
-            if not pending:
-                log.info("%-32s nothing new on %d date(s)", model.table, len(dates))
-                continue
-            only_pending = pending_condition(pending, model.date_column)
-            frame = spark.sql(model.render(
-                lambda name: resolve(name, only_pending if name == model.incremental_source else None), dates))
-            frame.write.format("delta").mode("append").save(path)
-            done = f"appended the rows of {sum(map(len, pending.values()))} (date, run) pair(s)"
-        else:
-            if model.refresh == "incremental" and columns is not None:
-                # A table from before incremental refresh (no lineage column): rebuilt once, whole.
-                source_path = settings.table_path(*model.incremental_source.split("."))
-                build_dates = source_dates(spark, source_path, model.date_column)
-            else:
-                build_dates = dates
-            frame = spark.sql(model.render(resolve, build_dates))
-            if model.refresh == "incremental" and LINEAGE not in frame.columns:
-                raise ModelError(f"{model.source}: an incremental model selects its source's {LINEAGE}")
-            writer = frame.write.format("delta").mode("overwrite")
-            if model.refresh != "by_date" or columns is None:
-                writer = writer.option("overwriteSchema", "true")
-                if model.partition_by:
-                    writer = writer.partitionBy(*model.partition_by)
-            else:
-                writer = writer.option("replaceWhere", f"{model.date_column} IN ({date_list(dates)})")
-            writer.save(path)
-            done = f"{len(build_dates)} date(s) recomputed" if model.by_dates else "rebuilt"
+        elif model.refresh == "full":
+            done = rebuild(spark, model, path, references, dates)
+        elif model.refresh == "by_date":
+            done = replace_dates(spark, model, path, references, dates)
+        elif LINEAGE in columns:
+            done = append_pending(spark, settings, model, path, references, dates)
+        else:  # an incremental table from before lineage was kept: rebuilt once, whole
+            source = settings.table_path(*model.incremental_source.split("."))
+            done = rebuild(spark, model, path, references, source_dates(spark, source, model.date_column))
+        if done is None:
+            log.info("%-32s nothing new on %d date(s)", model.table, len(dates))
+            continue
         versions[model.table] = lake.table_version(spark, path)
         log.info("%-32s %s in %.1f s", model.table, done, time.monotonic() - started)
     return versions
+
+
+def model_rows(spark: SparkSession, model: Model, references: References, dates: list[date]) -> DataFrame:
+    frame = spark.sql(model.render(references, dates))
+    if model.refresh == "incremental" and LINEAGE not in frame.columns:
+        raise ModelError(f"{model.source}: an incremental model selects its source's {LINEAGE}")
+    return frame
+
+
+def rebuild(spark: SparkSession, model: Model, path: str, references: References, dates: list[date]) -> str:
+    writer = (model_rows(spark, model, references, dates).write.format("delta")
+              .mode("overwrite").option("overwriteSchema", "true"))
+    if model.partition_by:
+        writer = writer.partitionBy(*model.partition_by)
+    writer.save(path)
+    return f"{len(dates)} date(s) built" if model.by_dates else "rebuilt"
+
+
+def replace_dates(spark: SparkSession, model: Model, path: str, references: References, dates: list[date]) -> str:
+    (model_rows(spark, model, references, dates).write.format("delta").mode("overwrite")
+        .option("replaceWhere", f"{model.date_column} IN ({sql_date_list(dates)})").save(path))
+    return f"{len(dates)} date(s) recomputed"
+
+
+def append_pending(spark: SparkSession, settings: Settings, model: Model, path: str, references: References,
+                   dates: list[date]) -> str | None:
+    """Append the model's rows for the source rows of (date, run) pairs it lacks; None if
+    there are none (then nothing is written)."""
+    source = settings.table_path(*model.incremental_source.split("."))
+    pending = unmodelled_runs(spark, source, path, model.date_column, dates)
+    if not pending:
+        return None
+    narrowed = references.only_rows(model.incremental_source, pending_condition(pending, model.date_column))
+    model_rows(spark, model, narrowed, dates).write.format("delta").mode("append").save(path)
+    return f"appended the rows of {sum(map(len, pending.values()))} (date, run) pair(s)"
 
 
 def unmodelled_runs(spark: SparkSession, source_path: str, model_path: str, date_column: str,
@@ -95,7 +136,7 @@ def unmodelled_runs(spark: SparkSession, source_path: str, model_path: str, date
     so comparing pairs finds every missing row without joining row keys."""
 
     def pairs(path: str) -> set[tuple[date, str]]:
-        rows = (spark.read.format("delta").load(path).where(f"{date_column} IN ({date_list(dates)})")
+        rows = (spark.read.format("delta").load(path).where(f"{date_column} IN ({sql_date_list(dates)})")
                 .select(date_column, LINEAGE).distinct().collect())
         return {(r[0], r[1]) for r in rows}
 
@@ -110,14 +151,7 @@ def source_dates(spark: SparkSession, path: str, date_column: str) -> list[date]
     return sorted(r[0] for r in rows if r[0] is not None)
 
 
-def date_list(dates: list[date]) -> str:
-    return ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(set(dates))) or "NULL"
-
-
 def pending_condition(pending: dict[date, list[str]], date_column: str) -> str:
     """A predicate that keeps the source rows of the pending (date, run) pairs."""
-    def quoted(text: str) -> str:
-        return "'" + text.replace("'", "''") + "'"
-
-    return " OR ".join(f"({date_column} = DATE'{day.isoformat()}' AND {LINEAGE} IN ({', '.join(map(quoted, runs))}))"
+    return " OR ".join(f"({date_column} = {sql_date_list([day])} AND {LINEAGE} IN ({', '.join(map(sql_string, runs))}))"
                        for day, runs in sorted(pending.items()))

@@ -30,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from jobs.errors import LakehouseError
+from jobs.sql_literals import sql_date_list
 from jobs.settings import PROJECT_ROOT
 
 MODELS_DIR = PROJECT_ROOT / "models" / "gold"
@@ -69,8 +70,8 @@ class Model:
 
     def render(self, resolve, dates: list[date]) -> str:
         """The SQL with references resolved and the dates filled in."""
-        date_list = ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(set(dates))) or "NULL"
-        return REFERENCE.sub(lambda m: date_list if m[1] == "dates" else resolve(m[1]), self.sql)
+        dates_sql = sql_date_list(dates)
+        return REFERENCE.sub(lambda m: dates_sql if m[1] == "dates" else resolve(m[1]), self.sql)
 
 
 def parse_model(path: Path) -> Model:

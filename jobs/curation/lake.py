@@ -19,6 +19,8 @@ from datetime import date, timedelta
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
+from jobs.sql_literals import sql_date_list, sql_string
+
 log = logging.getLogger("lake")
 
 
@@ -68,14 +70,10 @@ def create_if_absent(spark: SparkSession, path: str, rows: DataFrame, partition_
     return True
 
 
-def _quote(value: object) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def date_range_condition(column: str, dates: list[date], look_back_days: int) -> str:
     """A predicate Delta can prune files (or partitions) with."""
     low = min(dates) - timedelta(days=look_back_days)
-    return f"t.{column} BETWEEN DATE{_quote(low.isoformat())} AND DATE{_quote(max(dates).isoformat())}"
+    return f"t.{column} BETWEEN DATE{sql_string(low.isoformat())} AND DATE{sql_string(max(dates).isoformat())}"
 
 
 def merge_insert_only(spark: SparkSession, table: str, path: str, rows: DataFrame, key: list[str],
@@ -129,8 +127,7 @@ def replace_source_files(spark: SparkSession, table: str, path: str, rows: DataF
         version, metrics = _last_commit(spark, path)
         return WriteResult(table, version, metrics.get("numOutputRows", 0), 0, metrics.get("numOutputRows", 0))
     predicate = (
-        f"event_date IN ({', '.join('DATE' + _quote(d.isoformat()) for d in sorted(set(landing_dates)))}) "
-        f"AND source_file IN ({', '.join(_quote(f) for f in files)})"
+        f"event_date IN ({sql_date_list(landing_dates)}) AND source_file IN ({', '.join(map(sql_string, files))})"
     )
     rows.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(path)
     version, metrics = _last_commit(spark, path)

@@ -1,0 +1,17 @@
+"""SQL literals for the predicates and models the jobs build as text."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Iterable
+
+
+def sql_string(value: object) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_date_list(dates: Iterable[date]) -> str:
+    """DATE'2026-10-01', DATE'2026-10-02' (sorted, distinct); NULL for none, so that
+    `x IN (...)` stays valid SQL and matches nothing."""
+    return ", ".join(f"DATE{sql_string(d.isoformat())}" for d in sorted(set(dates))) or "NULL"
