@@ -99,8 +99,9 @@ def model_rows(spark: SparkSession, model: Model, references: References, dates:
 
 
 def rebuild(spark: SparkSession, model: Model, path: str, references: References, dates: list[date]) -> str:
-    writer = (model_rows(spark, model, references, dates).write.format("delta")
-              .mode("overwrite").option("overwriteSchema", "true"))
+    rows = model_rows(spark, model, references, dates)
+    writer = (rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+              .option(lake.STATISTICS_PROPERTY, lake.statistics_columns(rows.schema, model.partition_by)))
     if model.partition_by:
         writer = writer.partitionBy(*model.partition_by)
     writer.save(path)

@@ -92,6 +92,7 @@ class Settings:
 
     spark_master: str = "local[*]"
     spark_driver_memory: str = "4g"
+    spark_driver_java_options: str = ""  # added to the driver JVM's options (e.g. a JFR recording)
     spark_shuffle_partitions: int = 8
     ivy_cache: str = str(Path.home() / ".cache" / "lakehouse" / "ivy")
 
@@ -185,6 +186,7 @@ _ENV_FIELDS = (
     "trino_register",
     "spark_master",
     "spark_driver_memory",
+    "spark_driver_java_options",
     "spark_shuffle_partitions",
     "ivy_cache",
     "contracts_dir",

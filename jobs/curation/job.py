@@ -230,6 +230,9 @@ def identical_earlier_run(ctx: RunContext) -> str | None:
 def curate_window(ctx: RunContext) -> dict[str, int]:
     spark, settings, registry = ctx.spark, ctx.settings, ctx.registry
     with ctx.stage("plan"):
+        declared = lake.declare_statistics_columns(spark, [ctx.path(t) for t in table_names(registry)])
+        if declared:
+            log.info("statistics columns declared on %d existing table(s): %s", len(declared), ", ".join(declared))
         ctx.versions_before = lake.table_versions(spark, {t: ctx.path(t) for t in table_names(registry)})
         files = files_for_window(settings, ctx.window, ingested_files(ctx))
         ctx.files = len(files)

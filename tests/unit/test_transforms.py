@@ -44,3 +44,18 @@ def test_the_landing_date_comes_from_the_path(spark):
     frame = spark.createDataFrame(
         [("s3a://raw/event_date=2026-11-20/hour=03/collector-1-00000.jsonl.gz",), ("/x/y.jsonl.gz",)], ["path"])
     assert [r[0] for r in frame.select(folder_date(frame.path)).collect()] == [datetime(2026, 11, 20).date(), None]
+
+
+def test_statistics_are_kept_for_ranged_columns_and_the_source_file_only():
+    from pyspark.sql.types import (
+        ArrayType, BooleanType, DateType, IntegerType, StringType, StructField, StructType, TimestampType,
+    )
+
+    from jobs.curation.lake import statistics_columns
+
+    schema = StructType([StructField(name, kind) for name, kind in [
+        ("event_date", DateType()), ("source_file", StringType()), ("line_number", IntegerType()),
+        ("payload_json", StringType()), ("is_valid", BooleanType()), ("reasons", ArrayType(StringType())),
+        ("collector_tstamp", TimestampType())]])
+    assert statistics_columns(schema) == "event_date,source_file,line_number,collector_tstamp"
+    assert statistics_columns(schema, ["event_date"]) == "source_file,line_number,collector_tstamp"
