@@ -85,17 +85,20 @@ def scenario(settings: Settings, raw: str, warehouse: str) -> Settings:
                                    warehouse=f"s3a://{settings.lake_bucket}/{warehouse}", trino_register=False)
 
 
-def lakehouse(target: Settings, *args: str, progress: str | None = None) -> float:
+def lakehouse(target: Settings, *args: str, progress: str | None = None, log_file: Path | None = None,
+              java_options: str = "") -> float:
     """Run the `lakehouse` CLI against a scenario; returns its wall-clock seconds. Lines of
-    its log that contain `progress` are shown as they come (a long backfill)."""
+    its log that contain `progress` are shown as they come (a long backfill); `log_file`
+    keeps the whole log; `java_options` go to the driver JVM."""
     env = {**os.environ, "LAKEHOUSE_RAW_URI": target.raw_uri, "LAKEHOUSE_WAREHOUSE": target.warehouse,
-           "LAKEHOUSE_TRINO_REGISTER": "false"}
+           "LAKEHOUSE_TRINO_REGISTER": "false", "LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS": java_options}
     started = time.monotonic()
     tail: list[str] = []
     with subprocess.Popen([str(LAKEHOUSE), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True) as process:
+                          text=True) as process, open(log_file or os.devnull, "w") as kept:
         for line in process.stdout:
             tail = [*tail[-199:], line]
+            kept.write(line)
             if progress and progress in line:
                 log(line.rstrip())
     seconds = time.monotonic() - started
@@ -295,6 +298,13 @@ def markdown(result: dict) -> str:
     lines += ["", f"Quality gates (GE): {r['quality_seconds']:.1f} s = {r['quality_share']:.1%} of the stage seconds, "
               f"{r['quality_share_of_e2e']:.1%} of the end-to-end time.",
               "", "Targets: " + "; ".join(f"{k}: {v}" for k, v in r["targets"].items()), ""]
+    if r.get("profile"):
+        lines += ["Where the first run's JVM spent its CPU (JFR execution samples; Python workers not included):",
+                  "", "| stage | samples | top categories |", "|---|---:|---|"]
+        for stage, row in r["profile"].items():
+            shares = ", ".join(f"{name} {share:.0%}" for name, share in row["categories"].items())
+            lines.append(f"| {stage} | {row['samples']} | {shares} |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -306,6 +316,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--day", type=date.fromisoformat, default=date(2026, 10, 1))
     parser.add_argument("--history-days", type=int, default=30)
     parser.add_argument("--prepare", action="store_true", help="only generate the data and build the history")
+    parser.add_argument("--profile", action="store_true",
+                        help="record the first run with Java Flight Recorder and summarise it per stage "
+                             "(bench/results/first-run.jfr; adds a few per cent to that run)")
     args = parser.parse_args(argv)
     bench = Bench(args.events, args.seed, args.day, args.history_days)
     settings = Settings.load()
@@ -321,7 +334,12 @@ def main(argv: list[str]) -> int:
     duckdb_files = readable_files(local_copy(settings, single, bench.day))
     try:
         log(f"(a) first run of {bench.day} on a fresh warehouse")
-        first = lakehouse(single, "run", "--date", str(bench.day))
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        recording = RESULTS_DIR / "first-run.jfr"
+        recording.unlink(missing_ok=True)
+        java = f"-XX:StartFlightRecording=filename={recording},settings=profile" if args.profile else ""
+        first = lakehouse(single, "run", "--date", str(bench.day), log_file=RESULTS_DIR / "first-run.log",
+                          java_options=java)
         log(f"(a) {first:.1f} s; (b) the same window again")
         rerun = lakehouse(single, "run", "--date", str(bench.day))
         log(f"(b) {rerun:.1f} s; (c) {bench.day} after {bench.history_days} days of history")
@@ -364,8 +382,13 @@ def main(argv: list[str]) -> int:
         "machine": machine(), "versions": versions(settings),
         "settings": {"spark_master": settings.spark_master, "spark_driver_memory": settings.spark_driver_memory,
                      "spark_shuffle_partitions": settings.spark_shuffle_partitions,
-                     "grace_days": settings.grace_days, "look_back_days": settings.look_back_days},
+                     "grace_days": settings.grace_days, "look_back_days": settings.look_back_days,
+                     "profiled": args.profile},
     }
+    if args.profile:
+        from bench.profile import summarise
+
+        result["profile"] = summarise(recording, (RESULTS_DIR / "first-run.log").read_text().splitlines())
     result["ratios"] = {"ours/duckdb": ratio(first, duck), "ours/naive_spark": ratio(first, naive),
                         "rerun/first": ratio(rerun, first), "day31/day1": ratio(day31, first)}
     result["targets"] = {
