@@ -386,7 +386,7 @@ def main(argv: list[str]) -> int:
                      "profiled": args.profile},
     }
     if args.profile:
-        from bench.profile import summarise
+        from bench.jfr_summary import summarise
 
         result["profile"] = summarise(recording, (RESULTS_DIR / "first-run.log").read_text().splitlines())
     result["ratios"] = {"ours/duckdb": ratio(first, duck), "ours/naive_spark": ratio(first, naive),

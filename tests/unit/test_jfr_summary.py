@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from bench.profile import category, stage_windows
+from bench.jfr_summary import category, stage_windows
 
 
 def test_a_sample_goes_to_the_first_category_its_stack_names():

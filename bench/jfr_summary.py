@@ -1,6 +1,6 @@
 """Where a run's driver JVM spent its CPU, stage by stage: a JFR recording summarised.
 
-    python -m bench.profile RECORDING.jfr JOB.log
+    python -m bench.jfr_summary RECORDING.jfr JOB.log
 
 `make bench BENCH_ARGS=--profile` records the first run with Java Flight Recorder
 (JFR, part of the JDK) and writes this summary into the results. Each execution sample
