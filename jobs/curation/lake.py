@@ -64,7 +64,8 @@ def _last_commit(spark: SparkSession, path: str) -> tuple[int, dict]:
 # copies each string value to compare it: on bronze's payload text and silver's hashes
 # that was a third of a write's CPU, for statistics that prune nothing (keys are matched
 # by a join, not skipped by range). Statistics are kept for the columns predicates prune
-# with: dates, numbers, timestamps, flags, and the source file of a line.
+# with: dates, numbers, timestamps, and the source file of a line (not flags: Delta
+# refuses statistics on booleans).
 STATISTICS_PROPERTY = "delta.dataSkippingStatsColumns"
 PRUNING_STRING_COLUMNS = ("source_file",)
 RANGED_TYPES = (NumericType, DateType, TimestampType, TimestampNTZType)
