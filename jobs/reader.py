@@ -9,11 +9,14 @@ source file and line number, and a file-level defect becomes a row with a reason
 from __future__ import annotations
 
 import zlib
+from functools import partial
 from typing import Iterator
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
+
+from jobs.locations import raw_file_location
 
 MAX_LINE_BYTES = 1024 * 1024
 
@@ -97,20 +100,25 @@ def split_file(path: str, content: bytes, max_line_bytes: int = MAX_LINE_BYTES) 
     )
 
 
-def _split_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def _split_batches(names: dict[str, str], batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     for batch in batches:
         paths = batch.column("path").to_pylist()
         contents = batch.column("content").to_pylist()
         for path, content in zip(paths, contents):
-            yield split_file(path, content)
+            yield split_file(names[raw_file_location(path)], content)
 
 
 def read_lines(spark: SparkSession, paths: list[str], partitions: int | None = None) -> DataFrame:
-    """All lines of the given files, one row each, with source file and line number."""
+    """All lines of the given files, one row each, with source file and line number.
+    A line's source_file is its file's name exactly as given in `paths`."""
     if not paths:
         return spark.createDataFrame([], LINES_SCHEMA)
+    # Spark names a local file its own way (file:/dir/f, whatever it was asked for):
+    # the lines keep the caller's name, the one bronze's replaceWhere and
+    # ops.ingested_files compare them with.
+    names = {raw_file_location(path): path for path in paths}
     files = spark.read.format("binaryFile").load(paths).select("path", "content")
     # Spreads files over the cores; the files themselves are the unit of work. Several
     # tasks per core: while one waits on the object store, another decompresses.
     files = files.repartition(partitions or 4 * max(spark.sparkContext.defaultParallelism, 1), "path")
-    return files.mapInArrow(_split_batches, LINES_SCHEMA)
+    return files.mapInArrow(partial(_split_batches, names), LINES_SCHEMA)

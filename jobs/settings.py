@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
+from jobs.locations import raw_file_location
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VERSIONS_FILE = PROJECT_ROOT / "versions.env"
 DEFAULT_ENV_FILE = Path(".local/lakehouse.env")
@@ -72,7 +74,8 @@ class Settings:
     # (file:///...) for a run with no servers at all.
     warehouse: str = "s3a://lakehouse"
     raw_bucket: str = "enriched-events"
-    # Where raw files are read from: "" means s3a://<raw_bucket>; or a local directory.
+    # Where raw files are read from: "" means s3a://<raw_bucket>; or a local directory
+    # (/dir or file:///dir).
     raw_uri: str = ""
     lake_bucket: str = "lakehouse"
 
@@ -128,7 +131,8 @@ class Settings:
     # -- derived ---------------------------------------------------------------------
     @property
     def raw_location(self) -> str:
-        return self.raw_uri or f"s3a://{self.raw_bucket}"
+        """s3a://bucket[/prefix], or file:///dir (a local directory given either way)."""
+        return raw_file_location(self.raw_uri) if self.raw_uri else f"s3a://{self.raw_bucket}"
 
     @property
     def raw_bucket_and_prefix(self) -> tuple[str, str]:

@@ -16,17 +16,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    loaded = Settings.load()
-    assert loaded.s3_access_key, "no job credentials: run the tests with `make test`"
-    return loaded.with_overrides(spark_master="local[2]", spark_driver_memory="3g")
+def spark_settings() -> Settings:
+    """What the tests' one Spark session is built with: it needs no server itself, so
+    the tests of a local-directory warehouse share it too."""
+    return Settings.load().with_overrides(spark_master="local[2]", spark_driver_memory="3g")
 
 
 @pytest.fixture(scope="session")
-def spark(settings):
+def settings(spark_settings) -> Settings:
+    assert spark_settings.s3_access_key, "no job credentials: run the tests with `make test`"
+    return spark_settings
+
+
+@pytest.fixture(scope="session")
+def spark(spark_settings):
     from jobs.spark import build_spark_session
 
-    session = build_spark_session(settings, "lakehouse-tests")
+    session = build_spark_session(spark_settings, "lakehouse-tests")
     yield session
     session.stop()
 

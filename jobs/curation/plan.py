@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from jobs.locations import raw_file_location
 from jobs.object_store import s3_client
 from jobs.settings import Settings
 
@@ -40,8 +41,9 @@ class RunWindow:
 
 
 def folder_contents(settings: Settings, day: date) -> dict[str, str]:
-    """Data files of one landing date, as Spark paths, each with its version (size and
-    ETag on the object store, size and modification time on a local disk)."""
+    """Data files of one landing date, named by `raw_file_location` (the name every table
+    keeps), each with its version (size and ETag on the object store, size and
+    modification time on a local disk)."""
     prefix = f"event_date={day.isoformat()}/"
     location = settings.raw_location
     if location.startswith("s3a://"):
@@ -51,11 +53,12 @@ def folder_contents(settings: Settings, day: date) -> dict[str, str]:
                 for page in paginator.paginate(Bucket=bucket, Prefix=root + prefix)
                 for obj in page.get("Contents", []) if obj["Key"].endswith(".jsonl.gz")}
     root = Path(location.removeprefix("file://"))
-    return {str(p): f"{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in (root / prefix).glob("hour=*/*.jsonl.gz")}
+    return {raw_file_location(str(p)): f"{p.stat().st_size}:{p.stat().st_mtime_ns}"
+            for p in (root / prefix).glob("hour=*/*.jsonl.gz")}
 
 
 def list_folder(settings: Settings, day: date) -> list[str]:
-    """Data files of one landing date, as Spark paths, sorted."""
+    """Data files of one landing date, sorted."""
     return sorted(folder_contents(settings, day))
 
 

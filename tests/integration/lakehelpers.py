@@ -1,10 +1,12 @@
 """Shared pieces of the integration tests: generated datasets in the raw bucket,
-a fresh warehouse per scenario, and readers of the generator's ground truth."""
+a fresh warehouse per scenario, edited copies of the expectations, and readers of the
+generator's ground truth."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import uuid
 from datetime import date, timedelta
 
@@ -17,6 +19,7 @@ from jobs.generator.defects import DefectRates
 from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket
 from jobs.object_store import copy_prefix, s3_client
+from jobs.quality import EXPECTATIONS_DIR
 
 DAY1 = date(2032, 3, 1)
 DAYS = [DAY1, DAY1 + timedelta(days=1), DAY1 + timedelta(days=2)]
@@ -65,6 +68,20 @@ def lake(settings, dataset: str, name: str, **overrides):
         warehouse=f"s3a://{settings.lake_bucket}/tests/{name}-{uuid.uuid4().hex[:6]}",
         raw_uri=dataset, trino_register=False, lock_wait_seconds=5, **overrides,
     )
+
+
+def edited_expectations(tmp_path, suite: str, column: str, **kwargs):
+    """A copy of expectations/ with one expectation's kwargs changed, as a person would."""
+    root = tmp_path / "expectations"
+    shutil.copytree(EXPECTATIONS_DIR, root, ignore=shutil.ignore_patterns("uncommitted"))
+    layer, _, name = suite.partition(".")
+    path = root / "expectations" / layer / (name.replace(".", "/") + ".json")
+    document = json.loads(path.read_text())
+    matching = [e for e in document["expectations"] if e["kwargs"].get("column") == column]
+    assert len(matching) == 1, f"{suite}: expected one expectation on {column}"
+    matching[0]["kwargs"].update(kwargs)
+    path.write_text(json.dumps(document, indent=2))
+    return root
 
 
 def env_for(scenario) -> dict[str, str]:

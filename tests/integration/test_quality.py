@@ -5,7 +5,6 @@ ops.quality_results holds what GE itself reported."""
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import timedelta
 
 import pytest
@@ -17,26 +16,12 @@ from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket
 from jobs.quality import EXPECTATIONS_DIR, SEVERITY, QualityGate, QualityGateError, failures
 from tests.integration.lakehelpers import (  # noqa: F401  (dataset, three_days: fixtures)
-    DATASET, DAYS, EVENTS, RATES, clone, dataset, ledger, read, three_days,
+    DATASET, DAYS, EVENTS, RATES, clone, dataset, edited_expectations, ledger, read, three_days,
 )
 
 pytestmark = pytest.mark.integration
 LOW_DAY = DAYS[-1] + timedelta(days=1)
 GOLD = ["gold.fct_taxi_trips", "gold.fct_token_transfers", "gold.agg_taxi_daily", "gold.agg_token_transfers_daily"]
-
-
-def edited_expectations(tmp_path, suite: str, column: str, **kwargs):
-    """A copy of expectations/ with one expectation's kwargs changed, as a person would."""
-    root = tmp_path / "expectations"
-    shutil.copytree(EXPECTATIONS_DIR, root, ignore=shutil.ignore_patterns("uncommitted"))
-    layer, _, name = suite.partition(".")
-    path = root / "expectations" / layer / (name.replace(".", "/") + ".json")
-    document = json.loads(path.read_text())
-    matching = [e for e in document["expectations"] if e["kwargs"].get("column") == column]
-    assert len(matching) == 1, f"{suite}: expected one expectation on {column}"
-    matching[0]["kwargs"].update(kwargs)
-    path.write_text(json.dumps(document, indent=2))
-    return root
 
 
 def versions(spark, scenario, tables):

@@ -77,3 +77,27 @@ def test_the_fingerprint_covers_the_files_and_the_definitions(tmp_path):
     assert fingerprint() != edited
     assert input_fingerprint(settings.with_overrides(look_back_days=9), DAY, [], [definitions]) != \
         input_fingerprint(settings, DAY, [], [definitions])
+
+
+def test_a_raw_file_has_one_name_however_it_is_written():
+    from jobs.locations import raw_file_location
+
+    name = "file:///raw/event_date=2026-10-01/hour=03/c1-0001.jsonl.gz"
+    for written in ("/raw/event_date=2026-10-01/hour=03/c1-0001.jsonl.gz",  # a plain path
+                    "file:/raw/event_date=2026-10-01/hour=03/c1-0001.jsonl.gz",  # as Spark (Hadoop) prints it
+                    name):
+        assert raw_file_location(written) == name
+    on_the_store = "s3a://enriched-events/event_date=2026-10-01/hour=03/c1-0001.jsonl.gz"
+    assert raw_file_location(on_the_store) == on_the_store
+
+
+def test_the_listing_names_local_files_the_same_whichever_way_the_directory_is_given(tmp_path):
+    from jobs.curation.plan import files_for_window
+    from jobs.settings import Settings
+
+    folder = tmp_path / "raw" / "event_date=2026-10-01" / "hour=03"
+    folder.mkdir(parents=True)
+    (folder / "c1-0001.jsonl.gz").write_bytes(b"one")
+    expected = [f"file://{folder / 'c1-0001.jsonl.gz'}"]
+    for raw_uri in (str(tmp_path / "raw"), f"file://{tmp_path / 'raw'}", f"file://{tmp_path / 'raw'}/"):
+        assert files_for_window(Settings(raw_uri=raw_uri), DAY, {}) == expected, raw_uri

@@ -53,3 +53,10 @@ def test_artifact_name_strips_the_version():
     assert artifact_name("jackson-databind-2.13.5.jar") == "jackson-databind"
     assert artifact_name("delta-spark_4.1_2.13-4.3.1.jar") == "delta-spark_4.1_2.13"
     assert artifact_name("wildfly-openssl-2.1.4.Final.jar") == "wildfly-openssl"
+
+
+def test_a_local_raw_directory_may_be_given_as_a_path_or_a_file_uri():
+    assert Settings(raw_uri="/data/raw").raw_location == "file:///data/raw"
+    assert Settings(raw_uri="file:///data/raw").raw_location == "file:///data/raw"
+    assert Settings(raw_uri="s3a://enriched-events/tests").raw_location == "s3a://enriched-events/tests"
+    assert Settings().raw_location == "s3a://enriched-events"
