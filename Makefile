@@ -7,6 +7,8 @@ include versions.env
 export MINIO_PORT ?= 9000
 export MINIO_CONSOLE_PORT ?= 9001
 export TRINO_PORT ?= 8090
+export POSTGRES_PORT ?= 5433
+export AIRFLOW_PORT ?= 8081
 export RAW_BUCKET ?= enriched-events
 export LAKE_BUCKET ?= lakehouse
 export UV_PYTHON_DOWNLOADS := never
@@ -18,15 +20,15 @@ TRINO_USER ?= pipeline
 TRINO_CLI = java -Dorg.jline.terminal.dumb=true -jar $${LAKEHOUSE_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/lakehouse}/trino/trino-cli-$(TRINO_VERSION)-executable.jar \
 	--server http://127.0.0.1:$(TRINO_PORT) --user $(TRINO_USER) --catalog delta
 
-.PHONY: help setup up down status demo test bench docs sql trino-cli generate run backfill rollback replay
+.PHONY: help setup up down status demo test bench docs sql trino-cli generate run backfill rollback replay airflow-run airflow
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
-setup:  ## install what is missing (venv, Spark packages, MinIO, Trino, JDK, credentials); cached
+setup:  ## install what is missing (venvs, Spark packages, MinIO, Trino, JDK, PostgreSQL, Airflow, credentials); cached
 	@bash scripts/setup.sh
 
-up: setup  ## start MinIO and Trino on 127.0.0.1 and wait until they are healthy
+up: setup  ## start MinIO, Trino, PostgreSQL and Airflow on 127.0.0.1 and wait until they are healthy
 	@bash scripts/stack.sh up
 
 down:  ## stop the servers that `make up` started (by their pid files)
@@ -41,6 +43,9 @@ demo: up  ## generate a day, curate it with spark-submit, print what landed (thr
 	@$(PY) -m jobs.raw_exists $(DEMO_DATE) || $(LAKEHOUSE) generate --date $(DEMO_DATE) --events $(EVENTS) --seed $(SEED)
 	@$(LAKEHOUSE) run --date $(DEMO_DATE)
 	@$(LAKEHOUSE) report --date $(DEMO_DATE)
+	@. .local/secrets.env && printf '\nAirflow   http://127.0.0.1:%s  (user admin, password %s; in .local/secrets.env)\n' \
+	  "$(AIRFLOW_PORT)" "$$AIRFLOW_ADMIN_PASSWORD"
+	@echo "          DAGs lakehouse_daily and lakehouse_backfill; run a day through the scheduler: make airflow-run DATE=$(DEMO_DATE)"
 
 test: setup  ## the whole test suite against the real servers (starts and stops them if needed)
 	@if bash scripts/stack.sh is-up; then started=no; else started=yes; fi; \
@@ -71,6 +76,13 @@ replay: up  ## re-validate quarantined lines after a contract fix
 
 docs:  ## where the quality gates' Data Docs are: the local site (latest run) and each run's copy in the lake
 	@$(LAKEHOUSE) docs
+
+airflow-run: up  ## curate a day through the running Airflow (REST trigger of lakehouse_daily) and wait: make airflow-run DATE=YYYY-MM-DD
+	@set -a && . .local/secrets.env && . .local/airflow/airflow.env && set +a && \
+	  airflow/.venv/bin/python scripts/airflow_run.py --date $(DATE)
+
+airflow:  ## the airflow command with the local stack's configuration: make airflow A="dags list"
+	@bash scripts/airflow.sh $(A)
 
 sql: up  ## run one statement on Trino: make sql Q="SELECT 1" [TRINO_USER=analyst]
 	@test -n "$(Q)" || { echo 'usage: make sql Q="SELECT ..." [TRINO_USER=name]' >&2; exit 2; }

@@ -11,12 +11,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from jobs.entrypoint import run_main
+from jobs.errors import UsageError
 from jobs.preflight import check_endpoints
 from jobs.settings import Settings
-from jobs.spark import spark_submit_command
+from jobs.spark import jvm_launch_conf, spark_submit_command
 from jobs.trino_catalog import query, trino_connection
 
 JOBS_DIR = Path(__file__).resolve().parent
+INPUT_NOT_READY = 1  # `input-ready`: not yet (Airflow's sensor pokes again); 2 is an error
 
 
 def submit(settings: Settings, job_module: str, job_args: list[str]) -> int:
@@ -86,21 +88,14 @@ def generate(settings: Settings, args: argparse.Namespace) -> int:
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """One window (--date D) or a sequential backfill (--start D1 --end D2), day by day."""
-    if args.date:
-        windows = [(args.date, args.date + timedelta(days=1))]
-    else:
-        if not args.start or not args.end or args.end <= args.start:
-            raise SystemExit("lakehouse run: give --date D, or --start D1 --end D2 with D2 > D1")
-        days = (args.end - args.start).days
-        windows = [(args.start + timedelta(days=i), args.start + timedelta(days=i + 1)) for i in range(days)]
+    start, end = window_of(args)
+    windows = [(start + timedelta(days=i), start + timedelta(days=i + 1)) for i in range((end - start).days)]
     extra = ["--reprocess"] if args.reprocess else []
     if args.kill_after:
         extra += ["--kill-after", args.kill_after]
     if args.kill_during:
         extra += ["--kill-during", args.kill_during]
-    buckets = [settings.lake_bucket] + ([settings.raw_bucket_and_prefix[0]]
-                                        if settings.raw_location.startswith("s3a://") else [])
-    check_endpoints(settings, buckets=buckets, trino=settings.trino_register)
+    check_endpoints(settings, buckets=run_buckets(settings), trino=settings.trino_register)
     # A backfill is one spark-submit that runs the days one after another (never in
     # parallel): each day is a run of its own, without a JVM start per day.
     code = submit(settings, "curation/job", ["run", "--start", str(windows[0][0]), "--end", str(windows[-1][1]),
@@ -109,6 +104,75 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: the backfill [{windows[0][0]}, {windows[-1][1]}) failed (exit {code}); the log names the "
               "failed window, later windows were not run", file=sys.stderr)
     return code
+
+
+def window_of(args: argparse.Namespace) -> tuple[date, date]:
+    """[start, end) from --date D, or from --start D1 --end D2."""
+    if args.date:
+        return args.date, args.date + timedelta(days=1)
+    if not args.start or not args.end or args.end <= args.start:
+        raise UsageError(f"lakehouse {args.command}: give --date D, or --start D1 --end D2 with D2 > D1")
+    return args.start, args.end
+
+
+def run_buckets(settings: Settings) -> list[str]:
+    """The buckets a curation run reads or writes."""
+    return [settings.lake_bucket] + ([settings.raw_bucket_and_prefix[0]]
+                                     if settings.raw_location.startswith("s3a://") else [])
+
+
+def check(settings: Settings, args: argparse.Namespace) -> int:
+    """The endpoints a run needs (Airflow's first task): one clear line either way."""
+    buckets = run_buckets(settings)
+    check_endpoints(settings, buckets=buckets, trino=True)
+    where = (f"object store {settings.s3_endpoint} (buckets {', '.join(buckets)}), "
+             f"Trino {settings.trino_host}:{settings.trino_port}") if settings.uses_object_store else \
+        f"local warehouse {settings.warehouse}"
+    print(f"endpoints ok: {where}")
+    return 0
+
+
+def input_ready(settings: Settings, args: argparse.Namespace) -> int:
+    """Exit 0 when every day of the window has its completion marker, 1 while some have not."""
+    from jobs.landing import COMPLETE_MARKER, days_not_landed
+
+    start, end = window_of(args)
+    days = [start + timedelta(days=i) for i in range((end - start).days)]
+    missing = days_not_landed(settings, days)
+    if missing:
+        print(f"input not complete: no {COMPLETE_MARKER} yet for {', '.join(map(str, missing))} "
+              f"under {settings.raw_location}")
+        return INPUT_NOT_READY
+    print(f"input complete: {', '.join(map(str, days))} under {settings.raw_location}")
+    return 0
+
+
+def last_run(settings: Settings, args: argparse.Namespace) -> int:
+    """The ledger rows of a window's latest runs, through Trino; the last line is the newest run id."""
+    start, end = window_of(args)
+    rows = query(trino_connection(settings), f"""
+        SELECT run_id, window_start, status, round(seconds, 1), element_at(counts, 'lines_read'),
+               element_at(counts, 'inserted'), unchanged_since, error
+        FROM ops.pipeline_runs
+        WHERE kind = 'run' AND status <> 'running'
+          AND window_start >= DATE '{start}' AND window_end <= DATE '{end}'
+        ORDER BY started_at""")
+    if not rows:
+        print(f"error: no finished run in the ledger for [{start}, {end})", file=sys.stderr)
+        return 1
+    latest: dict[date, list] = {row[1]: row for row in rows}  # the newest run of each day
+    print_table(["run", "window", "status", "seconds", "lines", "inserted", "unchanged since", "error"],
+                list(latest.values()))
+    failed = [row[0] for row in latest.values() if row[2] != "succeeded"]
+    print(rows[-1][0])
+    return 1 if failed else 0
+
+
+def spark_properties(settings: Settings, args: argparse.Namespace) -> int:
+    """The JVM-launch settings of the jobs as a spark-submit --properties-file (for Airflow)."""
+    for key, value in jvm_launch_conf(settings).items():
+        print(f"{key} {value}")
+    return 0
 
 
 def rollback(settings: Settings, args: argparse.Namespace) -> int:
@@ -227,6 +291,14 @@ def main(argv: list[str]) -> int:
     rollback_parser.add_argument("--force", action="store_true", help="even if later runs exist (undoes them too)")
     commands.add_parser("replay-quarantine", help="re-validate quarantined lines after a contract fix")
     commands.add_parser("publish", help="create the Trino schemas, register every table, create the serving views")
+    commands.add_parser("check", help="check the object store and Trino a run needs (one line)")
+    for name, text in (("input-ready", "exit 0 when each day of the window has its _SUCCESS marker, else 1"),
+                       ("last-run", "the ledger rows of a window's latest runs; the last line is the newest run id")):
+        window_parser = commands.add_parser(name, help=text)
+        window_parser.add_argument("--date", type=iso_date, help="one day: the window [D, D+1)")
+        window_parser.add_argument("--start", type=iso_date)
+        window_parser.add_argument("--end", type=iso_date, help="exclusive")
+    commands.add_parser("spark-properties", help="the jobs' spark-submit settings as a --properties-file")
     report_parser = commands.add_parser("report", help="print what landed, queried through Trino")
     report_parser.add_argument("--date", type=iso_date, required=True)
     docs_parser = commands.add_parser("docs", help="where the quality gates' Data Docs are (local and in the lake)")
@@ -235,7 +307,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     handlers = {"smoke": smoke, "generate": generate, "run": run, "rollback": rollback,
                 "replay-quarantine": replay_quarantine, "report": report, "publish": publish,
-                "docs": docs}
+                "docs": docs, "check": check, "input-ready": input_ready, "last-run": last_run,
+                "spark-properties": spark_properties}
     return handlers[args.command](Settings.load(), args)
 
 

@@ -15,3 +15,7 @@ class CredentialsRejected(LakehouseError):
 
 class AccessDenied(LakehouseError):
     pass
+
+
+class UsageError(LakehouseError):
+    """A command given arguments that cannot work together."""

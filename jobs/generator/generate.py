@@ -2,7 +2,8 @@
 
 Layout (DESIGN.md §2): event_date=YYYY-MM-DD/hour=HH/<collector_id>-<sequence>.jsonl.gz
 Ground truth: _truth/event_date=YYYY-MM-DD/{manifest.json, keys/<table>.tsv.gz,
-quarantine.tsv.gz}.
+quarantine.tsv.gz}. Last of all, as the upstream batch loader does, the day's completion
+marker event_date=YYYY-MM-DD/_SUCCESS (jobs/landing.py).
 
 Each file is generated from its own seeded random stream, so files are independent
 units of work (a process pool writes them in parallel) and the same seed gives
@@ -31,6 +32,7 @@ from typing import Iterator
 from jobs.generator import payloads
 from jobs.generator.defects import DefectRates, dumps, make_defect
 from jobs.generator.sinks import Sink
+from jobs.landing import marker_key
 
 log = logging.getLogger("generate")
 
@@ -276,6 +278,8 @@ def generate_day(config: GeneratorConfig, sink: Sink, workers: int | None = None
         for name, path in truth.files().items():
             sink.write_file(f"{prefix}/{name}", path)
         sink.write(f"{prefix}/manifest.json", (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+        # Written last: a reader that sees the marker sees the whole day (and its truth).
+        sink.write(marker_key(config.day), json.dumps({"files": manifest["files"]["total"]}).encode())
     # Timing is reported, not written: the truth is the same bytes for the same seed.
     return {**manifest, "seconds": round(time.monotonic() - started, 2)}
 

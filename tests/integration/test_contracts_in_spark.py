@@ -83,8 +83,10 @@ def test_lakehouse_generate_writes_the_layout_and_truth_to_the_raw_bucket(settin
     assert result.returncode == 0, result.stderr[-2000:]
     s3 = s3_client(settings)  # the jobs' identity can read what the loader wrote
     listing = s3.list_objects_v2(Bucket=settings.raw_bucket, Prefix="event_date=2031-01-02/")
-    keys = [o["Key"] for o in listing.get("Contents", [])]
+    keys = [o["Key"] for o in listing.get("Contents", []) if o["Key"] != "event_date=2031-01-02/_SUCCESS"]
     assert len(keys) >= 70 and all(k.endswith(".jsonl.gz") for k in keys)
+    marker = json.loads(s3.get_object(Bucket=settings.raw_bucket, Key="event_date=2031-01-02/_SUCCESS")["Body"].read())
+    assert marker == {"files": len(keys)}  # the loader's completion marker, written last
     manifest = json.loads(s3.get_object(Bucket=settings.raw_bucket,
                                         Key="_truth/event_date=2031-01-02/manifest.json")["Body"].read())
     assert manifest["lines"]["readable"] == 5000
