@@ -9,6 +9,7 @@ export MINIO_CONSOLE_PORT ?= 9001
 export TRINO_PORT ?= 8090
 export POSTGRES_PORT ?= 5433
 export AIRFLOW_PORT ?= 8081
+export SUPERSET_PORT ?= 8088
 export RAW_BUCKET ?= enriched-events
 export LAKE_BUCKET ?= lakehouse
 export UV_PYTHON_DOWNLOADS := never
@@ -20,15 +21,15 @@ TRINO_USER ?= pipeline
 TRINO_CLI = java -Dorg.jline.terminal.dumb=true -jar $${LAKEHOUSE_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/lakehouse}/trino/trino-cli-$(TRINO_VERSION)-executable.jar \
 	--server http://127.0.0.1:$(TRINO_PORT) --user $(TRINO_USER) --catalog delta
 
-.PHONY: help setup up down status demo test bench docs sql trino-cli generate run backfill rollback replay airflow-run airflow
+.PHONY: help setup up down status demo test bench docs sql trino-cli generate run backfill rollback replay airflow-run airflow superset-import superset-export
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
-setup:  ## install what is missing (venvs, Spark packages, MinIO, Trino, JDK, PostgreSQL, Airflow, credentials); cached
+setup:  ## install what is missing (venvs, Spark packages, MinIO, Trino, JDK, PostgreSQL, Airflow, Superset, credentials); cached
 	@bash scripts/setup.sh
 
-up: setup  ## start MinIO, Trino, PostgreSQL and Airflow on 127.0.0.1 and wait until they are healthy
+up: setup  ## start MinIO, Trino, PostgreSQL, Airflow and Superset on 127.0.0.1 and wait until they are healthy
 	@bash scripts/stack.sh up
 
 down:  ## stop the servers that `make up` started (by their pid files)
@@ -46,6 +47,8 @@ demo: up  ## generate a day, curate it with spark-submit, print what landed (thr
 	@. .local/secrets.env && printf '\nAirflow   http://127.0.0.1:%s  (user admin, password %s; in .local/secrets.env)\n' \
 	  "$(AIRFLOW_PORT)" "$$AIRFLOW_ADMIN_PASSWORD"
 	@echo "          DAGs lakehouse_daily and lakehouse_backfill; run a day through the scheduler: make airflow-run DATE=$(DEMO_DATE)"
+	@. .local/secrets.env && printf 'Superset  http://127.0.0.1:%s/superset/dashboard/taxi-operations/  (user admin, password %s; in .local/secrets.env)\n' \
+	  "$(SUPERSET_PORT)" "$$SUPERSET_ADMIN_PASSWORD"
 
 test: setup  ## the whole test suite against the real servers (starts and stops them if needed)
 	@if bash scripts/stack.sh is-up; then started=no; else started=yes; fi; \
@@ -83,6 +86,12 @@ airflow-run: up  ## curate a day through the running Airflow (REST trigger of la
 
 airflow:  ## the airflow command with the local stack's configuration: make airflow A="dags list"
 	@bash scripts/airflow.sh $(A)
+
+superset-import: up  ## import the dashboards in superset/assets into the running Superset again (by uuid, overwriting)
+	@bash scripts/superset.sh import
+
+superset-export: up  ## write the running Superset's dashboards back into superset/assets (no URI, no local ids): review with git diff
+	@bash scripts/superset.sh export
 
 sql: up  ## run one statement on Trino: make sql Q="SELECT 1" [TRINO_USER=analyst]
 	@test -n "$(Q)" || { echo 'usage: make sql Q="SELECT ..." [TRINO_USER=name]' >&2; exit 2; }

@@ -76,6 +76,11 @@ step_airflow() {
   UV_PYTHON_DOWNLOADS=never "$UV_BIN" sync --frozen --quiet --project "$ROOT_DIR/airflow"
 }
 
+step_superset() {
+  # Superset's own venv from its lock (superset/uv.lock); a no-op when it matches.
+  UV_PYTHON_DOWNLOADS=never "$UV_BIN" sync --frozen --quiet --project "$ROOT_DIR/superset"
+}
+
 step_secrets() {
   # Each credential is generated once; a key added in a later version is appended.
   local old_umask; old_umask=$(umask); umask 077
@@ -94,6 +99,9 @@ step_secrets() {
   add_secret AIRFLOW_JWT_SECRET "$(openssl rand -hex 32)"
   add_secret AIRFLOW_API_SECRET_KEY "$(openssl rand -hex 32)"
   add_secret AIRFLOW_FERNET_KEY "$(openssl rand -base64 32 | tr '+/' '-_')"
+  add_secret SUPERSET_SECRET_KEY "$(openssl rand -base64 42 | tr -d '\n')"
+  add_secret SUPERSET_ADMIN_PASSWORD "$(openssl rand -hex 12)"
+  add_secret SUPERSET_DB_PASSWORD "$(openssl rand -hex 20)"
   umask "$old_umask"
 }
 
@@ -111,6 +119,7 @@ step_trino
 step_trino_java
 step_postgres
 step_airflow
+step_superset
 step_secrets
 write_jobs_env
 [ -n "${SETUP_QUIET:-}" ] || log "setup: ready"

@@ -127,6 +127,7 @@ postgres_up() {
   fi
   wait_until 30 "postgres" postgres "$POSTGRES_BIN/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres
   postgres_database airflow "$AIRFLOW_DB_PASSWORD"
+  postgres_database superset "$SUPERSET_DB_PASSWORD"
 }
 
 # -- Airflow: API server, scheduler, DAG processor and triggerer, LocalExecutor ------------
@@ -161,6 +162,44 @@ airflow_up() {
     > /dev/null 2>&1 || die "airflow: could not create the lakehouse_tables pool"
 }
 
+# -- Superset: gunicorn on loopback, metadata in PostgreSQL, dashboards imported from YAML --
+
+superset_admin_exists() {
+  [ -n "$(PGPASSWORD=$SUPERSET_DB_PASSWORD "$POSTGRES_BIN/psql" -h 127.0.0.1 -p "$POSTGRES_PORT" \
+    -U superset -d superset -qtAX -c "SELECT 1 FROM ab_user WHERE username = 'admin'")" ]
+}
+
+superset_up() {
+  write_superset_config
+  local migrated=$SUPERSET_HOME_DIR/.migrated-$(sha256sum "$ROOT_DIR/superset/uv.lock" | cut -c1-12)
+  if [ ! -f "$migrated" ]; then
+    log "superset: migrating its metadata database and creating its roles (PostgreSQL, once)"
+    { superset_cli db upgrade && superset_cli init; } > "$LOG_DIR/superset-migrate.log" 2>&1 ||
+      die "superset: db upgrade / init failed; see $LOG_DIR/superset-migrate.log"
+    touch "$migrated"
+  fi
+  if ! superset_admin_exists; then
+    superset_cli fab create-admin --username admin --firstname Lakehouse --lastname Admin \
+      --email admin@localhost --password "$SUPERSET_ADMIN_PASSWORD" > "$LOG_DIR/superset-admin.log" 2>&1 &&
+      superset_admin_exists || die "superset: could not create the admin user; see $LOG_DIR/superset-admin.log"
+    log "superset: created the admin user (password SUPERSET_ADMIN_PASSWORD in $SECRETS_FILE)"
+  fi
+  # gthread workers: a query to Trino blocks a thread, not a process. Two processes at
+  # most: each idle worker holds the whole app in memory. No control socket: gunicorn's
+  # default one is a single path under $HOME, shared by every clone.
+  if SUPERSET_CONFIG_PATH=$SUPERSET_HOME_DIR/superset_config.py SUPERSET_HOME=$SUPERSET_HOME_DIR \
+     start_process superset "$SUPERSET_PORT" "$SUPERSET_VENV/bin/gunicorn" \
+       --bind "127.0.0.1:$SUPERSET_PORT" --workers "${SUPERSET_WORKERS:-2}" --worker-class gthread \
+       --threads 4 --timeout 120 --no-control-socket \
+       "superset.app:create_app()"; then
+    log "superset: starting on 127.0.0.1:$SUPERSET_PORT"
+  fi
+  wait_until 180 "superset" superset curl -sf "http://127.0.0.1:$SUPERSET_PORT/health"
+  # The dashboards are imported when they changed since the last import (or the port
+  # of Trino did); `make superset-import` imports them regardless.
+  [ -f "$(superset_import_stamp)" ] || bash "$ROOT_DIR/scripts/superset.sh" import
+}
+
 stop() {  # stop NAME: only the pid we recorded, TERM then KILL
   local name=$1 file pid; file=$(pid_file "$name")
   [ -f "$file" ] || return 0
@@ -182,14 +221,14 @@ postgres_down() {
   rm -f "$(pid_file postgres)"
 }
 
-SERVERS=(minio trino postgres airflow-api airflow-scheduler airflow-dag-processor airflow-triggerer)
+SERVERS=(minio trino postgres airflow-api airflow-scheduler airflow-dag-processor airflow-triggerer superset)
 
 status() {
   local name port rc=0
   for name in "${SERVERS[@]}"; do
     case $name in
       minio) port=$MINIO_PORT ;; trino) port=$TRINO_PORT ;; postgres) port=$POSTGRES_PORT ;;
-      airflow-api) port=$AIRFLOW_PORT ;; *) port=- ;;
+      airflow-api) port=$AIRFLOW_PORT ;; superset) port=$SUPERSET_PORT ;; *) port=- ;;
     esac
     if is_running "$name"; then
       printf '%-22s running  pid %-8s 127.0.0.1:%s\n' "$name" "$(cat "$(pid_file "$name")")" "$port"
@@ -209,10 +248,12 @@ case "${1:-}" in
     write_jobs_env
     postgres_up
     airflow_up
+    superset_up
     log "up: minio http://127.0.0.1:$MINIO_PORT (console :$MINIO_CONSOLE_PORT), trino http://127.0.0.1:$TRINO_PORT," \
-        "postgres 127.0.0.1:$POSTGRES_PORT, airflow http://127.0.0.1:$AIRFLOW_PORT"
+        "postgres 127.0.0.1:$POSTGRES_PORT, airflow http://127.0.0.1:$AIRFLOW_PORT, superset http://127.0.0.1:$SUPERSET_PORT"
     ;;
   down)
+    stop superset
     for component in triggerer dag-processor scheduler api; do stop "airflow-$component"; done
     postgres_down; stop trino; stop minio ;;
   status) status ;;

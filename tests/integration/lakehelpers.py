@@ -95,8 +95,9 @@ def env_for(scenario) -> dict[str, str]:
     }
 
 
-def truth(settings, day: date, name: str) -> bytes:
-    key = f"{DATASET}/_truth/event_date={day}/{name}"
+def truth(settings, day: date, name: str, dataset: str = DATASET) -> bytes:
+    """A ground-truth file of a generated day; `dataset`: its key prefix in the raw bucket."""
+    key = f"{dataset}/_truth/event_date={day}/{name}".lstrip("/")
     return s3_client(settings).get_object(Bucket=settings.raw_bucket, Key=key)["Body"].read()
 
 
@@ -104,11 +105,11 @@ def manifest(settings, day: date) -> dict:
     return json.loads(truth(settings, day, "manifest.json"))
 
 
-def truth_keys(settings, days: list[date], table: str) -> set[str]:
+def truth_keys(settings, days: list[date], table: str, dataset: str = DATASET) -> set[str]:
     keys: set[str] = set()
     latest: dict[str, tuple[int, str]] = {}
     for day in days:
-        for line in gzip.decompress(truth(settings, day, f"keys/{table}.tsv.gz")).decode().splitlines():
+        for line in gzip.decompress(truth(settings, day, f"keys/{table}.tsv.gz", dataset)).decode().splitlines():
             if table == "silver.tokens":  # a dimension: the newest state over all days
                 business_date, address, block = line.split("\t")
                 if address not in latest or int(block) > latest[address][0]:
@@ -122,9 +123,12 @@ def read(spark, scenario, table: str) -> DataFrame:
     return spark.read.format("delta").load(path_of(scenario, table))
 
 
-def silver_keys(spark, scenario, table: str) -> set[str]:
-    """Silver rows rendered the way the generator writes its truth keys."""
+def silver_keys(spark, scenario, table: str, run_ids: list[str] | None = None) -> set[str]:
+    """Silver rows (of the given runs only, if any) rendered the way the generator writes
+    its truth keys."""
     frame = read(spark, scenario, table)
+    if run_ids is not None:
+        frame = frame.where(F.col("run_id").isin(run_ids))
     if table == "silver.taxi_trips":
         local = lambda c: F.date_format(F.from_utc_timestamp(c, "America/New_York"), "yyyy-MM-dd HH:mm:ss")  # noqa: E731
         key = F.concat_ws("|", "vendor_id", local("pickup_at"), local("dropoff_at"), "pu_location_id",
@@ -137,11 +141,14 @@ def silver_keys(spark, scenario, table: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def checksums(spark, scenario, tables=CURATED, ignore=("run_id",)) -> dict[str, list[str]]:
-    """Sorted row hashes of each table: equal iff the tables hold the same rows."""
+def checksums(spark, scenario, tables=CURATED, ignore=("run_id",), where=None) -> dict[str, list[str]]:
+    """Sorted row hashes of each table: equal iff the tables hold the same rows.
+    `where`: a function (table, frame) -> frame that keeps the rows to compare."""
     result = {}
     for table in tables:
         frame = read(spark, scenario, table)
+        if where is not None:
+            frame = where(table, frame)
         columns = sorted(c for c in frame.columns if c not in ignore)
         hashes = frame.select(F.sha2(F.to_json(F.struct(*columns)), 256).alias("h")).collect()
         result[table] = sorted(r.h for r in hashes)

@@ -8,6 +8,7 @@ SELECT
   tips,
   distance_miles,
   mean_distance_miles,
+  card_trips,
   card_share,
   CAST(revenue AS DOUBLE) / trips AS revenue_per_trip
 FROM delta.gold.agg_taxi_daily

@@ -1,0 +1,112 @@
+"""Dashboards as code: between superset/assets (committed) and Superset's bundles.
+
+  prepare ASSETS DIR URI   copy the assets into DIR with the Trino URI filled in (import)
+  collect ZIP ASSETS       write an export bundle back into the assets, minus what is
+                           specific to one Superset instance: the connection URI, the
+                           numeric ids in file names and chart parameters (export)
+
+Run with Superset's venv (it has PyYAML). Superset's own import reads what this
+writes; so that an unchanged dashboard exports to an empty diff, the export is made
+stable: dataset columns and metrics sorted by name, a chart's query_context (a JSON
+string) indented, and multi-line strings written as YAML blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import yaml
+
+URI_PLACEHOLDER = "__TRINO_URI__"  # the committed database YAML names no server
+OBJECT_DIRS = ("databases", "datasets", "charts", "dashboards")
+# Chart parameters that hold one instance's numeric ids; the import sets them anew.
+INSTANCE_PARAMS = ("slice_id", "datasource", "dashboards")
+
+
+def prepare(assets: Path, target: Path, uri: str) -> None:
+    shutil.copytree(assets, target)
+    databases = sorted((target / "databases").glob("*.yaml"))
+    if not databases:
+        sys.exit(f"no database definition under {assets}/databases")
+    for path in databases:
+        text = path.read_text()
+        if URI_PLACEHOLDER not in text:
+            sys.exit(f"{path.name}: sqlalchemy_uri must be {URI_PLACEHOLDER} (the URI is set at import)")
+        path.write_text(text.replace(URI_PLACEHOLDER, uri))
+
+
+def without_instance_ids(chart: dict) -> dict:
+    for key in INSTANCE_PARAMS:
+        chart.get("params", {}).pop(key, None)
+    if chart.get("query_context"):
+        context = json.loads(chart["query_context"])
+        context.pop("datasource", None)
+        for key in INSTANCE_PARAMS:
+            context.get("form_data", {}).pop(key, None)
+        for query in context.get("queries", []):
+            query.pop("datasource", None)
+        chart["query_context"] = json.dumps(context, indent=2, sort_keys=True) + "\n"
+    return chart
+
+
+def in_stable_order(dataset: dict) -> dict:
+    dataset["columns"] = sorted(dataset.get("columns") or [], key=lambda c: c["column_name"])
+    dataset["metrics"] = sorted(dataset.get("metrics") or [], key=lambda m: m["metric_name"])
+    return dataset
+
+
+class BlockDumper(yaml.SafeDumper):
+    """Multi-line strings as `|` blocks: a changed line of a query shows as one line."""
+
+
+BlockDumper.add_representer(
+    str,
+    lambda dumper, value: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
+    ),
+)
+
+
+def collect(bundle: Path, assets: Path) -> None:
+    files: dict[Path, dict] = {}
+    with zipfile.ZipFile(bundle) as archive:
+        for name in archive.namelist():
+            relative = Path(*Path(name).parts[1:])  # drop the bundle's root folder
+            if relative.parts[0] not in OBJECT_DIRS:
+                continue  # metadata.yaml stays as committed (its timestamp changes each time)
+            config = yaml.safe_load(archive.read(name))
+            if relative.parts[0] == "databases":
+                config["sqlalchemy_uri"] = URI_PLACEHOLDER
+                config.pop("password", None)
+            if relative.parts[0] == "charts":
+                config = without_instance_ids(config)
+            if relative.parts[0] == "datasets":
+                config = in_stable_order(config)
+            # charts/Trips_per_day_12.yaml -> charts/Trips_per_day.yaml
+            stem = re.sub(r"_\d+$", "", relative.stem) if relative.parts[0] != "databases" else relative.stem
+            target = relative.with_name(stem + relative.suffix)
+            if target in files:
+                sys.exit(f"two exported objects would both be {target}: rename one of them")
+            files[target] = config
+    for directory in OBJECT_DIRS:
+        shutil.rmtree(assets / directory, ignore_errors=True)
+    for relative, config in sorted(files.items()):
+        path = assets / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.dump(config, Dumper=BlockDumper, sort_keys=False, allow_unicode=True))
+    print(f"{len(files)} objects written under {assets}")
+
+
+if __name__ == "__main__":
+    command, *args = sys.argv[1:] or [""]
+    if command == "prepare" and len(args) == 3:
+        prepare(Path(args[0]), Path(args[1]), args[2])
+    elif command == "collect" and len(args) == 2:
+        collect(Path(args[0]), Path(args[1]))
+    else:
+        sys.exit(__doc__)

@@ -1,0 +1,160 @@
+"""Airflow runs the jobs: the DAGs on the real stack (PostgreSQL metadata, LocalExecutor,
+spark-submit of the jobs), against the default warehouse and raw bucket as in production.
+
+Each test session takes days of its own in 2024 (Airflow runs no logical date in the
+future), generated into the raw bucket as the upstream loader would, marker last.
+`airflow dags test` runs a DAG in this process's environment; `make airflow-run` goes
+through the running scheduler (REST API)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import threading
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from pyspark.sql import functions as F
+
+from jobs.curation.lake import table_versions
+from jobs.curation.plan import RunWindow
+from jobs.generator.generate import GeneratorConfig, generate_day
+from jobs.generator.sinks import ObjectStoreBucket
+from jobs.settings import read_env_file
+from tests.conftest import ROOT, run
+from tests.integration.lakehelpers import (
+    CURATED, EVENTS, RATES, checksums, lake, path_of, read, silver_keys, truth_keys,
+)
+
+pytestmark = pytest.mark.integration
+
+BASE = date(2024, 1, 1) + timedelta(days=random.randrange(0, 280))
+DAILY_DAY, MISSING_DAY = BASE, BASE + timedelta(days=60)
+BACKFILL_DAYS = [BASE + timedelta(days=20 + i) for i in range(3)]
+EVENT_TABLES = ["silver.taxi_trips", "silver.token_transfers"]  # silver.tokens is an upsert over all days
+
+
+def airflow_env(**extra: str) -> dict[str, str]:
+    """The local stack's Airflow configuration (scripts/common.sh), for `airflow dags test`."""
+    env = {**os.environ, **read_env_file(ROOT / ".local/airflow/airflow.env")}
+    env["PATH"] = f"{env['SPARK_HOME']}/bin:{env['PATH']}"
+    env["LAKEHOUSE_INPUT_POKE_SECONDS"] = "5"
+    return {**env, **extra}
+
+
+def dags_test(dag_id: str, run_after: date | None = None, conf: dict | None = None, **env: str):
+    """`airflow dags test` of a paused DAG: the running scheduler leaves its runs alone."""
+    airflow = str(ROOT / "airflow/.venv/bin/airflow")
+    paused = subprocess.run([airflow, "dags", "pause", dag_id], env=airflow_env(), capture_output=True, text=True)
+    assert paused.returncode == 0, paused.stderr[-2000:]
+    command = [airflow, "dags", "test", dag_id]
+    command += [str(run_after)] if run_after else []
+    command += ["--conf", json.dumps(conf)] if conf else []
+    return subprocess.run(command, cwd=ROOT, env=airflow_env(**env), capture_output=True, text=True, timeout=1500)
+
+
+def generate(settings, day: date) -> None:
+    sink = ObjectStoreBucket(settings.s3_endpoint, settings.s3_region, settings.loader_s3_access_key,
+                             settings.loader_s3_secret_key, settings.raw_bucket, "")
+    generate_day(GeneratorConfig(day=day, events=EVENTS, seed=day.toordinal(), rates=RATES), sink, workers=2)
+
+
+def runs_of(spark, settings, days: list[date]) -> list:
+    """Finished ledger rows of the windows of `days`, oldest first."""
+    return (read(spark, settings, "ops.pipeline_runs")
+            .where((F.col("kind") == "run") & (F.col("status") != "running") & F.col("window_start").isin(days))
+            .orderBy("started_at").collect())
+
+
+def all_tables(settings) -> dict[str, str]:
+    from jobs.contracts import load_contracts
+    from jobs.curation.job import table_names
+
+    return {t: path_of(settings, t) for t in table_names(load_contracts())}
+
+
+def test_the_daily_dag_curates_a_day_to_its_truth_and_the_scheduler_rerunning_it_changes_nothing(spark, settings):
+    generate(settings, DAILY_DAY)
+    # A manual `dags test` run covers the last whole day before the instant it is given.
+    first = dags_test("lakehouse_daily", DAILY_DAY + timedelta(days=1))
+    assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-3000:]
+    runs = runs_of(spark, settings, [DAILY_DAY])
+    assert [r.status for r in runs] == ["succeeded"] and runs[0].window_end == DAILY_DAY + timedelta(days=1)
+    run_id = runs[0].run_id
+    assert f"run {run_id}" in first.stdout + first.stderr  # the curate task's log names the ledger row
+    for table in EVENT_TABLES:
+        assert silver_keys(spark, settings, table, [run_id]) == truth_keys(settings, [DAILY_DAY], table, ""), table
+
+    # The same day again, this time through the running scheduler: triggered over the
+    # REST API (make airflow-run), it succeeds and changes no table.
+    versions = table_versions(spark, all_tables(settings))
+    again = run(["make", "airflow-run", f"DATE={DAILY_DAY}"], timeout=1500)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "success: check_endpoints=success, wait_for_input=success, curate=success" in again.stdout
+    assert table_versions(spark, all_tables(settings)) == versions
+    rerun = runs_of(spark, settings, [DAILY_DAY])[-1]
+    assert rerun.status == "succeeded" and rerun.unchanged_since == run_id
+    assert f"ledger run id: {rerun.run_id}" in again.stdout  # the report task's XCom
+
+
+class WebhookReceiver(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        WebhookReceiver.received.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_missing_input_times_out_the_sensor_fails_the_run_and_alerts_the_webhook(spark, settings):
+    server = HTTPServer(("127.0.0.1", 0), WebhookReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hook = f"http://127.0.0.1:{server.server_port}/services/lakehouse"
+    try:
+        result = dags_test("lakehouse_daily", MISSING_DAY + timedelta(days=1), LAKEHOUSE_INPUT_TIMEOUT_SECONDS="12",
+                           AIRFLOW_CONN_LAKEHOUSE_ALERTS=json.dumps({"conn_type": "slackwebhook", "password": hook}))
+    finally:
+        server.shutdown()
+    assert result.returncode != 0
+    assert "no _SUCCESS yet for " + str(MISSING_DAY) in result.stdout + result.stderr
+    assert len(WebhookReceiver.received) == 1, WebhookReceiver.received
+    text = WebhookReceiver.received[0]["text"]
+    for part in ("lakehouse_daily", "wait_for_input", str(MISSING_DAY), "http://127.0.0.1:", "/tasks/wait_for_input"):
+        assert part in text, (part, text)
+    assert runs_of(spark, settings, [MISSING_DAY]) == []  # nothing was curated
+
+
+def test_a_backfill_runs_its_days_in_order_never_overlapping_and_equals_single_day_runs(spark, settings):
+    from jobs.curation.job import FaultInjection, run_window
+
+    for day in BACKFILL_DAYS:
+        generate(settings, day)
+    start, end = BACKFILL_DAYS[0], BACKFILL_DAYS[-1] + timedelta(days=1)
+    result = dags_test("lakehouse_backfill", conf={"start": str(start), "end": str(end)})
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    runs = runs_of(spark, settings, BACKFILL_DAYS)
+    assert [r.window_start for r in runs] == BACKFILL_DAYS and {r.status for r in runs} == {"succeeded"}
+    for earlier, later in zip(runs, runs[1:]):
+        assert earlier.finished_at <= later.started_at, (earlier.run_id, later.run_id)
+
+    # The same days as three single-day runs, on a warehouse of their own.
+    single = lake(settings, f"s3a://{settings.raw_bucket}", "airflow-single-days")
+    for day in BACKFILL_DAYS:
+        run_window(single, RunWindow(day, day + timedelta(days=1)), FaultInjection())
+    backfill_runs = [r.run_id for r in runs]
+
+    def of_backfill(table, frame):
+        if table.startswith("silver."):
+            return frame.where(F.col("run_id").isin(backfill_runs))
+        return frame.where(F.col("event_date").isin(BACKFILL_DAYS))  # bronze, quarantine: by landing day
+
+    compared = [t for t in CURATED if t != "silver.tokens"]
+    assert checksums(spark, settings, compared, where=of_backfill) == checksums(spark, single, compared)
