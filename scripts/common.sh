@@ -105,8 +105,8 @@ AIRFLOW_HOME=$AIRFLOW_HOME_DIR
 AIRFLOW__CORE__DAGS_FOLDER=$ROOT_DIR/dags
 AIRFLOW__CORE__LOAD_EXAMPLES=False
 AIRFLOW__CORE__EXECUTOR=LocalExecutor
-# Few workers: each idle one costs memory, and the lake takes one run at a time anyway.
-AIRFLOW__CORE__PARALLELISM=4
+# Two worker slots: each idle worker holds ~150 MB, and the lake takes one run at a time anyway.
+AIRFLOW__CORE__PARALLELISM=2
 AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=True
 AIRFLOW__CORE__FERNET_KEY=$AIRFLOW_FERNET_KEY
 AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$AIRFLOW_PORT/execution/
