@@ -21,7 +21,7 @@ TRINO_USER ?= pipeline
 TRINO_CLI = java -Dorg.jline.terminal.dumb=true -jar $${LAKEHOUSE_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/lakehouse}/trino/trino-cli-$(TRINO_VERSION)-executable.jar \
 	--server http://127.0.0.1:$(TRINO_PORT) --user $(TRINO_USER) --catalog delta
 
-.PHONY: help setup up down status demo test bench docs sql trino-cli generate run backfill rollback replay airflow-run airflow superset-import superset-export
+.PHONY: help setup up down status demo test unit bench docs sql trino-cli generate run backfill rollback replay airflow-run airflow superset-import superset-export
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -54,6 +54,9 @@ test: setup  ## the whole test suite against the real servers (starts and stops 
 	@if bash scripts/stack.sh is-up; then started=no; else started=yes; fi; \
 	bash scripts/stack.sh up && $(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$started = yes ]; then bash scripts/stack.sh down; fi; exit $$rc
+
+unit: setup  ## the fast tests, no servers needed (tests/unit, under a minute): make unit PYTEST_ARGS="-k dags"
+	@$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
 BENCH_ARGS ?=
 bench: up  ## the daily job at 1.3M events, stage by stage, beside naive Spark and DuckDB -> bench/results/

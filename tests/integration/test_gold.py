@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 
 from jobs.curation.job import FaultInjection, run_window
 from jobs.curation.plan import RunWindow
+from jobs.landing import marker_key
 from jobs.models import load_models
 from jobs.object_store import s3_client
 from jobs.publish import publish
@@ -33,6 +34,8 @@ def raw_files(settings, days) -> tuple[dict[str, bytes], set[tuple[str, int]]]:
         listing = s3.list_objects_v2(Bucket=settings.raw_bucket, Prefix=f"{DATASET}/event_date={day}/")
         for obj in listing.get("Contents", []):
             name = obj["Key"].removeprefix(f"{DATASET}/")
+            if name == marker_key(day):  # the loader's completion marker holds no events
+                continue
             files[name] = s3.get_object(Bucket=settings.raw_bucket, Key=obj["Key"])["Body"].read()
         for row in gzip.decompress(truth(settings, day, "quarantine.tsv.gz")).decode().splitlines():
             name, number, _, _ = row.split("\t")
