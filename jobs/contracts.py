@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from jobs.envelope import EnvelopeContract, load_envelope
 from jobs.errors import LakehouseError
 from jobs.settings import PROJECT_ROOT
 
@@ -114,6 +115,7 @@ class Contract:
 @dataclass(frozen=True)
 class ContractRegistry:
     contracts: tuple[Contract, ...]
+    envelope: EnvelopeContract
 
     def get(self, event_type: str, schema_version: str) -> Contract | None:
         for contract in self.contracts:
@@ -144,7 +146,7 @@ def load_contracts(directory: Path = CONTRACTS_DIR) -> ContractRegistry:
     if not files:
         raise ContractError(f"{directory}: no contract files (*.yaml)")
     contracts = tuple(parse_contract_file(path) for path in files)
-    registry = ContractRegistry(contracts)
+    registry = ContractRegistry(contracts, load_envelope(directory))
     check_registry(registry)
     return registry
 

@@ -9,12 +9,20 @@ source file and line number, and a file-level defect becomes a row with a reason
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
+from datetime import datetime
 from functools import partial
-from typing import Iterator
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
+from pyspark.sql.types import (
+    IntegerType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
 from jobs.locations import raw_file_location
 
@@ -27,6 +35,7 @@ LINES_SCHEMA = StructType(
         StructField("line", StringType()),  # the text; undecodable bytes as \\x.. escapes
         StructField("line_bytes", IntegerType(), nullable=False),
         StructField("read_error", StringType()),  # invalid_utf8 | oversize_line | corrupt_file
+        StructField("landed_at", TimestampType()),  # the file's modification time in the store
     ]
 )
 _ARROW_SCHEMA = pa.schema(
@@ -36,6 +45,7 @@ _ARROW_SCHEMA = pa.schema(
         ("line", pa.string()),
         ("line_bytes", pa.int32()),
         ("read_error", pa.string()),
+        ("landed_at", pa.timestamp("us", tz="UTC")),
     ]
 )
 
@@ -60,12 +70,13 @@ def decompress(content: bytes, path: str) -> tuple[bytes, str | None]:
         return b"", "corrupt_file"
 
 
-def split_file(path: str, content: bytes, max_line_bytes: int = MAX_LINE_BYTES) -> pa.RecordBatch:
+def split_file(path: str, content: bytes, max_line_bytes: int = MAX_LINE_BYTES,
+               landed_at: datetime | None = None) -> pa.RecordBatch:
     data, error = decompress(content, path)
     if error:
         return pa.RecordBatch.from_pydict(
             {"source_file": [path], "line_number": [0], "line": [None], "line_bytes": [len(content)],
-             "read_error": [error]},
+             "read_error": [error], "landed_at": [landed_at]},
             schema=_ARROW_SCHEMA,
         )
     raw_lines = data.split(b"\n")
@@ -95,6 +106,7 @@ def split_file(path: str, content: bytes, max_line_bytes: int = MAX_LINE_BYTES) 
             "line": texts,
             "line_bytes": sizes,
             "read_error": errors,
+            "landed_at": pa.repeat(pa.scalar(landed_at, _ARROW_SCHEMA.field("landed_at").type), len(raw_lines)),
         },
         schema=_ARROW_SCHEMA,
     )
@@ -104,8 +116,9 @@ def _split_batches(names: dict[str, str], batches: Iterator[pa.RecordBatch]) -> 
     for batch in batches:
         paths = batch.column("path").to_pylist()
         contents = batch.column("content").to_pylist()
-        for path, content in zip(paths, contents):
-            yield split_file(names[raw_file_location(path)], content)
+        landed = batch.column("modificationTime").to_pylist()
+        for path, content, landed_at in zip(paths, contents, landed):
+            yield split_file(names[raw_file_location(path)], content, landed_at=landed_at)
 
 
 def read_lines(spark: SparkSession, paths: list[str], partitions: int | None = None) -> DataFrame:
@@ -117,7 +130,7 @@ def read_lines(spark: SparkSession, paths: list[str], partitions: int | None = N
     # the lines keep the caller's name, the one bronze's replaceWhere and
     # ops.ingested_files compare them with.
     names = {raw_file_location(path): path for path in paths}
-    files = spark.read.format("binaryFile").load(paths).select("path", "content")
+    files = spark.read.format("binaryFile").load(paths).select("path", "content", "modificationTime")
     # Spreads files over the cores; the files themselves are the unit of work. Several
     # tasks per core: while one waits on the object store, another decompresses.
     files = files.repartition(partitions or 4 * max(spark.sparkContext.defaultParallelism, 1), "path")

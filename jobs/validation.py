@@ -2,12 +2,14 @@
 
 Reason codes (machine-readable, stable):
   malformed_json, invalid_utf8, oversize_line, corrupt_file    the line could not be read
-  missing_field:<envelope field> / missing_field:payload.<f>  absent or null, not nullable
+  missing_field:<envelope field> / missing_field:payload.<f>  absent or null (or an empty
+                                                              envelope string), not nullable
   wrong_type:<envelope field> / wrong_type:payload.<f>        present, but not of its type
   unknown_event_type, unknown_schema_version                  no contract for the event
-  rule:<column>_range|_enum|_pattern|_length                  a field rule failed
+  rule:<field or column>_range|_enum|_pattern|_length         a field rule failed
   rule:<code>                                                 a cross-field rule failed
-Payload field names are the producer's (as sent); rule codes use conformed columns.
+The envelope is checked first, by its own contract (jobs/envelope.py); payload field
+names are the producer's (as sent); payload rule codes use conformed columns.
 """
 
 from __future__ import annotations
@@ -19,16 +21,11 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from jobs.contracts import CompareRule, Contract, ContractRegistry, FieldSpec, SumRule
+from jobs.envelope import EnvelopeContract, EnvelopeField
 
-ENVELOPE_FIELDS = ("event_type", "schema_version", "payload", "collector_tstamp",
-                   "root_id", "collector_id", "enriched_tstamp")
-ENVELOPE_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss Z"
 CORRUPT = "_corrupt_record"
 UINT256_MAX = str(2**256 - 1)
-
-ENVELOPE_SCHEMA = StructType(
-    [StructField(name, StringType()) for name in ENVELOPE_FIELDS] + [StructField(CORRUPT, StringType())]
-)
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
 def reasons_array(conditions: list[tuple[Column, str]]) -> Column:
@@ -139,15 +136,66 @@ def payload_schema(registry: ContractRegistry) -> StructType:
     return StructType([StructField(name, StringType()) for name in names])
 
 
+# -- the envelope ---------------------------------------------------------------------
+
+def envelope_schema(envelope: EnvelopeContract) -> StructType:
+    """Every envelope field as raw text (a JSON object's text for the payload)."""
+    return StructType([StructField(name, StringType()) for name in envelope.names]
+                      + [StructField(CORRUPT, StringType())])
+
+
+def holds_json_object(text: Column, line: Column, name: str) -> Column:
+    """Whether the top-level field `name` of the JSON `line` is an object.
+
+    Spark hands an object's text and a string's content alike (`{"a":1}` both for
+    `"payload":{"a":1}` and for `"payload":"{\\"a\\":1}"`), so a text that opens like
+    an object is told from a JSON-encoded string by the raw line: the key followed by a
+    quote. Quotes inside a string are escaped, so nothing nested in a string can look
+    like the key. The compact form is tested first: a substring search, no regex."""
+    compact_object = line.contains(f'"{name}":{{')
+    string_form = line.rlike(f'"{name}"\\s*:\\s*"')
+    object_form = line.rlike(f'"{name}"\\s*:\\s*\\{{')
+    return text.startswith("{") & (compact_object | ~string_form | object_form)
+
+
+def envelope_field_failures(spec: EnvelopeField, raw: Column, typed: Column | None, line: Column,
+                            not_after: Column) -> list[tuple[Column, str]]:
+    """(condition, reason) for one envelope field. `typed`: a timestamp's parsed value;
+    `not_after`: the latest instant a timestamp may name (landing time plus skew)."""
+    name = spec.name
+    present = raw.isNotNull() & (raw != "")
+    failures = [] if spec.nullable else [(~present, f"missing_field:{name}")]
+    if spec.type == "uuid":
+        failures.append((present & ~raw.rlike(UUID_PATTERN), f"wrong_type:{name}"))
+    if spec.type == "object":
+        failures.append((present & ~holds_json_object(raw, line, name), f"wrong_type:{name}"))
+    if spec.type == "timestamp":
+        failures.append((present & typed.isNull(), f"wrong_type:{name}"))
+        out_of_range = F.lit(False)
+        if spec.not_before is not None:
+            out_of_range = out_of_range | (typed < F.lit(spec.not_before))
+        if spec.not_after_landing:
+            out_of_range = out_of_range | (typed > not_after)
+        failures.append((typed.isNotNull() & out_of_range, f"rule:{name}_range"))
+    if spec.pattern is not None:
+        failures.append((present & ~raw.rlike(spec.pattern), f"rule:{name}_pattern"))
+    if spec.max_length is not None:
+        failures.append((present & (F.length(raw) > spec.max_length), f"rule:{name}_length"))
+    return failures
+
+
 # -- the whole line -------------------------------------------------------------------
 
 def validate(lines: DataFrame, registry: ContractRegistry) -> DataFrame:
     """Adds the envelope columns, `contract_id`, `reasons` (empty = valid) and one struct
-    per silver table holding the conformed, upcast values (null for other tables)."""
+    per silver table holding the conformed, upcast values (null for other tables).
+    `lines` has reader.LINES_SCHEMA's columns; `landed_at` bounds the envelope's timestamps."""
+    envelope = registry.envelope
     parsed = lines.withColumn(
         "_envelope",
         F.when(F.col("read_error").isNull(),
-               F.from_json("line", ENVELOPE_SCHEMA, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT})),
+               F.from_json("line", envelope_schema(envelope),
+                           {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT})),
     )
     env = F.col("_envelope")
     parsed = parsed.withColumn("_payload", F.from_json(env["payload"], payload_schema(registry)))
@@ -161,20 +209,21 @@ def validate(lines: DataFrame, registry: ContractRegistry) -> DataFrame:
     # lines of its contract: the reasons, the conformed structs and the business date
     # then refer to the column. (Spark does not hoist common subexpressions out of the
     # branches of a CASE, so inline they were evaluated up to four times a line.)
+    timestamps = envelope.of_type("timestamp")
     typed_columns: dict[str, Column] = {
-        "_collector_ts": F.try_to_timestamp(env["collector_tstamp"], F.lit(ENVELOPE_TIME_FORMAT)),
-        "_enriched_ts": F.try_to_timestamp(env["enriched_tstamp"], F.lit(ENVELOPE_TIME_FORMAT)),
+        f"_envelope_{spec.name}": F.try_to_timestamp(env[spec.name], F.lit(spec.format)) for spec in timestamps
     }
     for number, contract in enumerate(compiled):
         typed_columns.update(contract.typed_columns(f"_typed_{number}_", is_contract[contract.contract.id]))
     parsed = parsed.select("*", *[value.alias(name) for name, value in typed_columns.items()])
-    collector_ts, enriched_ts = F.col("_collector_ts"), F.col("_enriched_ts")
+    typed_envelope = {spec.name: F.col(f"_envelope_{spec.name}") for spec in timestamps}
 
     malformed = env.isNull() | env[CORRUPT].isNotNull()
-    envelope_failures = [(env[name].isNull(), f"missing_field:{name}") for name in ENVELOPE_FIELDS]
-    envelope_failures += [
-        (env["collector_tstamp"].isNotNull() & collector_ts.isNull(), "wrong_type:collector_tstamp"),
-        (env["enriched_tstamp"].isNotNull() & enriched_ts.isNull(), "wrong_type:enriched_tstamp"),
+    not_after = F.col("landed_at") + F.expr(f"INTERVAL {envelope.clock_skew_seconds} SECONDS")
+    envelope_failures = [
+        failure for spec in envelope.fields
+        for failure in envelope_field_failures(spec, env[spec.name], typed_envelope.get(spec.name),
+                                               F.col("line"), not_after)
     ]
     parsed = parsed.withColumn("_envelope_reasons", reasons_array(envelope_failures))
     envelope_reasons = F.col("_envelope_reasons")
@@ -203,8 +252,8 @@ def validate(lines: DataFrame, registry: ContractRegistry) -> DataFrame:
         env["schema_version"].alias("schema_version"),
         env["root_id"].alias("root_id"),
         env["collector_id"].alias("collector_id"),
-        collector_ts.alias("collector_tstamp"),
-        enriched_ts.alias("enriched_tstamp"),
+        typed_envelope["collector_tstamp"].alias("collector_tstamp"),
+        typed_envelope["enriched_tstamp"].alias("enriched_tstamp"),
         env["payload"].alias("payload_json"),
         contract_id.alias("contract_id"),
         (F.col("read_error").isNull() & ~malformed).alias("parsed"),

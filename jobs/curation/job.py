@@ -33,7 +33,7 @@ from pyspark.sql.types import (
 from jobs.contracts import CONTRACTS_DIR, Contract, ContractRegistry, load_contracts
 from jobs.curation import lake, transform
 from jobs.curation.lock import PipelineLock
-from jobs.curation.plan import RunWindow, files_for_window, input_fingerprint, repeatable_run
+from jobs.curation.plan import RunWindow, files_for_window, input_fingerprint, outside_layout, repeatable_run
 from jobs.entrypoint import run_main
 from jobs.errors import LakehouseError
 from jobs.gold import build_gold
@@ -77,6 +77,7 @@ LEDGER_SCHEMA = StructType([
     StructField("data_docs", StringType()),  # this run's Data Docs site in the lake
     StructField("input_fingerprint", StringType()),  # files read + definitions applied (plan.input_fingerprint)
     StructField("unchanged_since", StringType()),  # a skipped rerun: the run whose result stands
+    StructField("files_outside_layout", ArrayType(StringType())),  # skipped, not read (plan.outside_layout)
 ])
 INGESTED_SCHEMA = StructType([
     StructField("source_file", StringType(), False),
@@ -159,6 +160,7 @@ class RunContext:
     business_dates: set = field(default_factory=set)
     dates_by_table: dict[str, set] = field(default_factory=dict)
     files: int = 0
+    files_outside_layout: list[str] = field(default_factory=list)
     gate: QualityGate | None = None
     quality_failures: list[str] = field(default_factory=list)
     data_docs: str | None = None
@@ -191,6 +193,7 @@ class RunContext:
             peak_rss_bytes(self.spark), self.files,
             dict(self.versions_before), versions_after, error, sorted(self.business_dates),
             list(self.quality_failures), self.data_docs, self.input_fingerprint, self.unchanged_since,
+            list(self.files_outside_layout),
         )
 
     def write_ledger(self, status: str, versions_after: dict[str, int] | None = None, error: str | None = None) -> None:
@@ -212,6 +215,16 @@ def definition_dirs(settings: Settings) -> list[Path]:
     """What a run applies besides its input: contracts, expectations, gold models, seeds."""
     return [Path(settings.contracts_dir) if settings.contracts_dir else CONTRACTS_DIR,
             expectations_root(settings), MODELS_DIR, SEEDS_DIR]
+
+
+def report_outside_layout(window: RunWindow, skipped: list[str], shown: int = 20) -> None:
+    """One warning line per object the run skips (a few, then how many more)."""
+    for name in skipped[:shown]:
+        log.warning("window %s: skipped %s: outside the layout event_date=YYYY-MM-DD/hour=HH/"
+                    "<collector_id>-<sequence>.jsonl.gz", window, name)
+    if len(skipped) > shown:
+        log.warning("window %s: skipped %d more objects outside the layout (ops.pipeline_runs.files_outside_layout)",
+                    window, len(skipped) - shown)
 
 
 def identical_earlier_run(ctx: RunContext) -> str | None:
@@ -237,6 +250,8 @@ def curate_window(ctx: RunContext) -> dict[str, int]:
         files = files_for_window(settings, ctx.window, ingested_files(ctx))
         ctx.files = len(files)
         log.info("window %s: %d files", ctx.window, len(files))
+        ctx.files_outside_layout = outside_layout(settings, ctx.window)
+        report_outside_layout(ctx.window, ctx.files_outside_layout)
         ctx.input_fingerprint = input_fingerprint(settings, ctx.window, files, definition_dirs(settings))
         ctx.unchanged_since = None if ctx.reprocess else identical_earlier_run(ctx)
         if ctx.unchanged_since:

@@ -82,6 +82,7 @@ def replay_quarantine(settings: Settings) -> dict:
                 "source_file", "line_number", F.col("raw_line").alias("line"),
                 F.coalesce(F.length("raw_line"), F.lit(0)).alias("line_bytes"),
                 F.when(F.col("primary_reason").isin(*READ_ERRORS), F.col("primary_reason")).alias("read_error"),
+                F.current_timestamp().alias("landed_at"),  # the envelope's timestamps: not after the replay
             )
             validated = transform.with_landing_date(validate(lines, registry)).persist(StorageLevel.DISK_ONLY)
             ctx.counts.update(transform.run_counts(validated, registry.target_tables))

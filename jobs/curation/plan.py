@@ -11,13 +11,18 @@ of the window's last successful run would write exactly what is there: it is ski
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from jobs.landing import COMPLETE_MARKER
 from jobs.locations import raw_file_location
 from jobs.object_store import s3_client
 from jobs.settings import Settings
+
+LANDING_FOLDER = re.compile(r"^event_date=(\d{4}-\d{2}-\d{2})/$")
+DATA_FILE = re.compile(r"/event_date=\d{4}-\d{2}-\d{2}/hour=(?:[01]\d|2[0-3])/[A-Za-z0-9][A-Za-z0-9._-]*-\d+\.jsonl\.gz$")
 
 
 @dataclass(frozen=True)
@@ -40,10 +45,10 @@ class RunWindow:
         return f"[{self.start}, {self.end})"
 
 
-def folder_contents(settings: Settings, day: date) -> dict[str, str]:
-    """Data files of one landing date, named by `raw_file_location` (the name every table
-    keeps), each with its version (size and ETag on the object store, size and
-    modification time on a local disk)."""
+def folder_objects(settings: Settings, day: date) -> dict[str, str]:
+    """Every object under one landing date's folder, named by `raw_file_location` (the
+    name every table keeps), each with its version (size and ETag on the object store,
+    size and modification time on a local disk)."""
     prefix = f"event_date={day.isoformat()}/"
     location = settings.raw_location
     if location.startswith("s3a://"):
@@ -51,10 +56,15 @@ def folder_contents(settings: Settings, day: date) -> dict[str, str]:
         paginator = s3_client(settings).get_paginator("list_objects_v2")
         return {f"s3a://{bucket}/{obj['Key']}": f"{obj['Size']}:{obj['ETag']}"
                 for page in paginator.paginate(Bucket=bucket, Prefix=root + prefix)
-                for obj in page.get("Contents", []) if obj["Key"].endswith(".jsonl.gz")}
+                for obj in page.get("Contents", [])}
     root = Path(location.removeprefix("file://"))
     return {raw_file_location(str(p)): f"{p.stat().st_size}:{p.stat().st_mtime_ns}"
-            for p in (root / prefix).glob("hour=*/*.jsonl.gz")}
+            for p in (root / prefix).rglob("*") if p.is_file()}
+
+
+def folder_contents(settings: Settings, day: date) -> dict[str, str]:
+    """The data files of one landing date (those in the upstream layout), with versions."""
+    return {name: version for name, version in folder_objects(settings, day).items() if in_layout(name)}
 
 
 def list_folder(settings: Settings, day: date) -> list[str]:
@@ -66,6 +76,47 @@ def files_for_window(settings: Settings, window: RunWindow, taken: dict[str, dat
     """`taken`: source file -> the window start that ingested it (ops.ingested_files)."""
     days = [*window.grace_dates(settings.grace_days), *window.dates]
     return [f for day in days for f in list_folder(settings, day) if taken.get(f, window.start) == window.start]
+
+
+def outside_layout(settings: Settings, window: RunWindow) -> list[str]:
+    """What a run of `window` skips and reports: objects in its folders that are not data
+    files of the layout (a bad hour folder, a temporary upload name), and folders beside
+    the landing dates that are not one (`event_date=2024-6-1/`), which no window reads."""
+    skipped = [name for day in [*window.grace_dates(settings.grace_days), *window.dates]
+               for name in sorted(folder_objects(settings, day))
+               if not in_layout(name) and not name.endswith("/" + COMPLETE_MARKER)]
+    return skipped + [folder for folder in top_level_folders(settings) if not is_landing_folder(folder)]
+
+
+def top_level_folders(settings: Settings) -> list[str]:
+    """The folders at the raw location's top ('name/'), hidden ones (_x, .x) left out."""
+    location = settings.raw_location
+    if location.startswith("s3a://"):
+        bucket, root = settings.raw_bucket_and_prefix
+        paginator = s3_client(settings).get_paginator("list_objects_v2")
+        names = [common["Prefix"][len(root):]
+                 for page in paginator.paginate(Bucket=bucket, Prefix=root, Delimiter="/")
+                 for common in page.get("CommonPrefixes", [])]
+    else:
+        root_dir = Path(location.removeprefix("file://"))
+        names = [f"{p.name}/" for p in root_dir.iterdir() if p.is_dir()] if root_dir.is_dir() else []
+    return sorted(name for name in names if not name.startswith(("_", ".")))
+
+
+def is_landing_folder(folder: str) -> bool:
+    match = LANDING_FOLDER.match(folder)
+    if not match:
+        return False
+    try:
+        date.fromisoformat(match[1])
+    except ValueError:
+        return False
+    return True
+
+
+def in_layout(name: str) -> bool:
+    """event_date=YYYY-MM-DD/hour=HH/<collector_id>-<sequence>.jsonl.gz (DESIGN.md §2)."""
+    return DATA_FILE.search(name) is not None
 
 
 def input_fingerprint(settings: Settings, window: RunWindow, files: list[str], definitions: list[Path]) -> str:

@@ -26,6 +26,7 @@ class DefectRates:
     truncated_line: float = 0.0005
     wrong_type: float = 0.001
     missing_envelope_field: float = 0.001
+    envelope_violation: float = 0.001  # well-formed JSON that lies about the envelope
     missing_payload_field: float = 0.001
     rule_violation: float = 0.002
     invalid_utf8: float = 0.0003
@@ -36,8 +37,8 @@ class DefectRates:
 
     LINE_DEFECTS = (
         "unknown_event_type", "unknown_schema_version", "non_json", "truncated_line",
-        "wrong_type", "missing_envelope_field", "missing_payload_field", "rule_violation",
-        "invalid_utf8",
+        "wrong_type", "missing_envelope_field", "envelope_violation", "missing_payload_field",
+        "rule_violation", "invalid_utf8",
     )
     VALID_VARIANTS = ("exact_replay", "resend", "late")
 
@@ -110,6 +111,25 @@ def _break_rule(rng: random.Random, event_type: str, payload: dict) -> str:
     return "rule:decimals_range"
 
 
+def _break_envelope(rng: random.Random, envelope: dict) -> tuple[str, str]:
+    """Break exactly one rule of the envelope contract; returns the line and its reason."""
+    choice = rng.randrange(5)
+    if choice == 0:
+        envelope["root_id"] = ""
+        return dumps(envelope), "missing_field:root_id"
+    if choice == 1:
+        envelope["root_id"] = envelope["root_id"].replace("-", "")[:rng.randint(1, 31)]
+        return dumps(envelope), "wrong_type:root_id"
+    if choice == 2:
+        envelope["collector_tstamp"] = "9999" + envelope["collector_tstamp"][4:]
+        return dumps(envelope), "rule:collector_tstamp_range"
+    if choice == 3:
+        envelope["payload"] = dumps(envelope["payload"])  # sent JSON-encoded, as a string
+        return dumps(envelope), "wrong_type:payload"
+    envelope["collector_id"] = ""
+    return dumps(envelope), "missing_field:collector_id"
+
+
 def make_defect(rng: random.Random, kind: str, envelope: dict) -> tuple[bytes, str]:
     """Turn a valid envelope (a fresh copy, free to change) into a bad line."""
     event_type = envelope["event_type"]
@@ -133,6 +153,9 @@ def make_defect(rng: random.Random, kind: str, envelope: dict) -> tuple[bytes, s
         name = rng.choice(ENVELOPE_FIELDS)
         del envelope[name]
         return dumps(envelope).encode(), f"missing_field:{name}"
+    if kind == "envelope_violation":
+        line, reason = _break_envelope(rng, envelope)
+        return line.encode(), reason
     if kind == "missing_payload_field":
         name = rng.choice(REQUIRED_PAYLOAD_FIELDS[event_type])
         del payload[name]

@@ -43,7 +43,7 @@ def test_valid_events_pass_and_every_injected_violation_fails_with_its_reason(va
         for row in rows:
             file, line_number, category, reason = row.rstrip("\n").split("\t")
             truth[(file, int(line_number))] = (category, reason)
-    assert len({category for category, _ in truth.values()}) == 11  # every kind of bad line
+    assert len({category for category, _ in truth.values()}) == 12  # every kind of bad line
 
     seen = {}
     for row in validated.select("source_file", "line_number", "reasons").toLocalIterator():

@@ -4,6 +4,8 @@ a file one way and its rows another, and the rerun failed)."""
 
 from __future__ import annotations
 
+import logging
+import shutil
 from datetime import timedelta
 
 import pytest
@@ -80,3 +82,27 @@ def test_a_rerun_after_a_failed_quality_gate_equals_one_clean_run(spark, raw, cl
     assert [r.status for r in ledger(spark, fixed) if r.status != "running"] == ["failed", "succeeded"]
     _, reference = clean
     assert checksums(spark, fixed, TABLES) == reference
+
+
+def test_objects_outside_the_layout_are_skipped_and_reported_never_ingested(spark, raw, clean, tmp_path, caplog):
+    """Copies of real data files under names the upstream layout does not have: a run
+    reads none of them, and its ledger row and log name each."""
+    copy = tmp_path / "raw"
+    shutil.copytree(raw, copy)
+    data_file = next(copy.glob("event_date=*/hour=*/*.jsonl.gz"))
+    day = copy / f"event_date={DAY1}"
+    foreign = [day / "hour=24" / data_file.name,  # no such hour
+               day / data_file.parent.name / f".{data_file.name}.tmp",  # an upload in progress
+               copy / f"event_date={DAY1.year}-{DAY1.month}-{DAY1.day}" / "hour=00" / data_file.name]
+    for path in foreign:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(data_file, path)
+
+    scenario = local_lake(tmp_path, str(copy))
+    with caplog.at_level(logging.WARNING, logger="curate"):
+        run_window(scenario, WINDOW, FaultInjection())
+    silver = [t for t in CURATED if t.startswith("silver.")]
+    assert checksums(spark, scenario, silver) == {t: clean[1][t] for t in silver}  # not one row more
+    reported = ledger(spark, scenario)[-1].files_outside_layout
+    assert reported == [f"file://{foreign[1]}", f"file://{foreign[0]}", f"{foreign[2].parent.parent.name}/"]
+    assert all(name in caplog.text for name in reported)

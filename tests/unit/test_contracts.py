@@ -1,3 +1,4 @@
+import shutil
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,9 @@ def test_the_shipped_contracts_load_and_upcast_to_their_current_version():
 
 
 def copy_contracts(tmp_path: Path) -> Path:
-    for source in CONTRACTS_DIR.glob("*.yaml"):
-        (tmp_path / source.name).write_text(source.read_text())
-    return tmp_path
+    directory = tmp_path / "contracts"
+    shutil.copytree(CONTRACTS_DIR, directory)
+    return directory
 
 
 def edit(path: Path, change) -> None:

@@ -101,3 +101,31 @@ def test_the_listing_names_local_files_the_same_whichever_way_the_directory_is_g
     expected = [f"file://{folder / 'c1-0001.jsonl.gz'}"]
     for raw_uri in (str(tmp_path / "raw"), f"file://{tmp_path / 'raw'}", f"file://{tmp_path / 'raw'}/"):
         assert files_for_window(Settings(raw_uri=raw_uri), DAY, {}) == expected, raw_uri
+
+
+def test_objects_outside_the_upstream_layout_are_skipped_and_reported(tmp_path):
+    from jobs.curation.plan import files_for_window, outside_layout
+    from jobs.settings import Settings
+
+    raw = tmp_path / "raw"
+    day = raw / "event_date=2026-10-01"
+    in_layout = ["hour=00/collector-1-00001.jsonl.gz", "hour=23/c.2-17.jsonl.gz"]
+    foreign = ["hour=24/collector-1-00002.jsonl.gz",  # no such hour
+               "hour=3/collector-1-00003.jsonl.gz",  # not two digits
+               "hour=03/.collector-1-00004.jsonl.gz.tmp",  # an upload in progress
+               "hour=03/collector-1-00005.jsonl.gz._COPYING_",
+               "hour=03/collector.jsonl.gz",  # no sequence
+               "collector-1-00006.jsonl.gz",  # no hour folder
+               "hour=03/nested/collector-1-00007.jsonl.gz"]
+    for name in [*in_layout, *foreign, "_SUCCESS"]:
+        (day / name).parent.mkdir(parents=True, exist_ok=True)
+        (day / name).write_bytes(b"x")
+    for folder in ("event_date=2026-10-1", "event_date=2026-02-30", "events", "_truth", ".staging"):
+        (raw / folder).mkdir()
+    settings = Settings(raw_uri=str(raw), grace_days=0)
+
+    assert files_for_window(settings, DAY, {}) == sorted(f"file://{day / name}" for name in in_layout)
+    assert outside_layout(settings, DAY) == [
+        *sorted(f"file://{day / name}" for name in foreign),
+        "event_date=2026-02-30/", "event_date=2026-10-1/", "events/",  # hidden _x and .x are left alone
+    ]
