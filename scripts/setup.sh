@@ -81,6 +81,25 @@ step_superset() {
   UV_PYTHON_DOWNLOADS=never "$UV_BIN" sync --frozen --quiet --project "$ROOT_DIR/superset"
 }
 
+step_k8s_tools() {
+  # What the manifest tests check k8s/ with (tests/unit/test_k8s.py): kustomize at a
+  # pinned version, and the Spark Operator's CRD from its Go module at a pinned version.
+  if [ ! -x "$KUSTOMIZE_BIN" ]; then
+    command -v go >/dev/null || die "Go is needed to build kustomize (go install)"
+    log "setup: kustomize $KUSTOMIZE_VERSION with go install — about a minute once"
+    GOBIN=$(dirname "$KUSTOMIZE_BIN") go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+  fi
+  if [ ! -f "$SPARK_OPERATOR_CRD" ]; then
+    log "setup: the Spark Operator $SPARK_OPERATOR_VERSION CRD (go mod download)"
+    local module_dir
+    module_dir=$(cd "$CACHE_DIR" && go mod download -json "github.com/kubeflow/spark-operator/v2@$SPARK_OPERATOR_VERSION" |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+    mkdir -p "$(dirname "$SPARK_OPERATOR_CRD")"
+    cp "$module_dir/config/crd/bases/$(basename "$SPARK_OPERATOR_CRD")" "$SPARK_OPERATOR_CRD.tmp"
+    mv "$SPARK_OPERATOR_CRD.tmp" "$SPARK_OPERATOR_CRD"
+  fi
+}
+
 step_secrets() {
   # Each credential is generated once; a key added in a later version is appended.
   local old_umask; old_umask=$(umask); umask 077
@@ -120,6 +139,7 @@ step_trino_java
 step_postgres
 step_airflow
 step_superset
+step_k8s_tools
 step_secrets
 write_jobs_env
 [ -n "${SETUP_QUIET:-}" ] || log "setup: ready"

@@ -77,3 +77,12 @@ def test_the_backfill_dag_takes_a_range_and_shares_the_tables_pool_with_the_dail
     assert backfill["params"] == ["end", "start"] and backfill["max_active_runs"] == 1
     assert backfill["tasks"]["backfill"]["type"] == "SparkSubmitOperator"
     assert backfill["tasks"]["backfill"]["pool"] == daily["tasks"]["curate"]["pool"] == "lakehouse_tables"
+
+
+def test_the_kubernetes_dag_runs_the_same_steps_with_the_curation_as_a_spark_application(dagbag):
+    k8s, daily = dagbag["dags"]["lakehouse_daily_k8s"], dagbag["dags"]["lakehouse_daily"]
+    assert {task: t["upstream"] for task, t in k8s["tasks"].items()} == \
+        {task: t["upstream"] for task, t in daily["tasks"].items()}
+    assert k8s["tasks"]["curate"]["type"] == "SparkKubernetesOperator"
+    assert k8s["tasks"]["curate"]["pool"] == daily["tasks"]["curate"]["pool"]
+    assert {t["type"] for name, t in k8s["tasks"].items() if name != "curate"} == {"KubernetesPodOperator"}
