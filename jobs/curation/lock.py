@@ -132,6 +132,7 @@ class PipelineLock:
         self.run_id, self.wait_seconds, self.lease_seconds = run_id, wait_seconds, lease_seconds
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
+        self.lost = False  # the lease ran out and another run took the lock
 
     def _info(self) -> LockInfo:
         return LockInfo(self.run_id, socket.gethostname(), os.getpid(), time.time() + self.lease_seconds)
@@ -161,16 +162,33 @@ class PipelineLock:
         self._renewer.start()
 
     def _renew(self) -> None:
+        # Renew only a lock that is still ours: after a pause longer than the lease (a
+        # stalled host), another run may have broken it, and writing over that run's
+        # lock would give the tables two writers. (Read-then-write, not atomic: it
+        # narrows that window to the moment between the two calls.)
         while not self._stop.wait(self.lease_seconds / 3):
-            self.backend.overwrite(self._info().to_bytes())
+            try:
+                holder = LockInfo.from_bytes(self.backend.read() or b"")
+                if holder is None or holder.run_id != self.run_id:
+                    self.lost = True
+                    log.error("run %s lost the lock %s to %s: its lease ran out", self.run_id, self.where,
+                              holder.run_id if holder else "nobody")
+                    return
+                self.backend.overwrite(self._info().to_bytes())
+            except Exception as exc:  # the store unreachable for a moment: try again next time
+                log.warning("could not renew the lock %s: %s", self.where, exc.__class__.__name__)
 
     def release(self) -> None:
         self._stop.set()
         if self._renewer:
             self._renewer.join()
-        holder = LockInfo.from_bytes(self.backend.read() or b"")
-        if holder is not None and holder.run_id == self.run_id:
-            self.backend.delete()
+        try:
+            holder = LockInfo.from_bytes(self.backend.read() or b"")
+            if holder is not None and holder.run_id == self.run_id:
+                self.backend.delete()
+        except Exception as exc:  # e.g. the store went away with the run: the lease runs out
+            log.warning("could not release the lock %s (%s): it is free when its lease runs out",
+                        self.where, exc.__class__.__name__)
 
     def __enter__(self) -> "PipelineLock":
         self.acquire()
