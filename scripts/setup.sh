@@ -100,6 +100,26 @@ step_k8s_tools() {
   fi
 }
 
+step_toxiproxy() {
+  # Shopify's fault proxy, for the tests that put latency, resets and outages between
+  # the jobs and MinIO or Trino.
+  [ -x "$TOXIPROXY_BIN" ] && return
+  command -v go >/dev/null || die "Go is needed to build toxiproxy (go install)"
+  log "setup: toxiproxy $TOXIPROXY_VERSION with go install — under a minute once"
+  GOBIN=$(dirname "$TOXIPROXY_BIN") go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
+}
+
+step_chromium() {
+  # The dashboards' browser tests and `make screenshots` drive Debian's chromium with
+  # Playwright; no tool may download a browser build of its own.
+  [ -x /usr/bin/chromium ] && return
+  command -v apt-get >/dev/null || die "chromium is needed (the dashboards' browser tests): install Debian's chromium package"
+  local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+  log "setup: chromium (Debian package, apt-get) for the dashboards' browser tests"
+  { $sudo apt-get install -y -q chromium || { $sudo apt-get update -q && $sudo apt-get install -y -q chromium; }; } \
+    > "$STATE_DIR/setup-chromium.log" 2>&1 || die "apt-get could not install chromium; see $STATE_DIR/setup-chromium.log"
+}
+
 step_secrets() {
   # Each credential is generated once; a key added in a later version is appended.
   local old_umask; old_umask=$(umask); umask 077
@@ -140,6 +160,8 @@ step_postgres
 step_airflow
 step_superset
 step_k8s_tools
+step_toxiproxy
+step_chromium
 step_secrets
 write_jobs_env
 [ -n "${SETUP_QUIET:-}" ] || log "setup: ready"

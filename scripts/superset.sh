@@ -8,6 +8,23 @@ set -euo pipefail
 [ -f "$SUPERSET_HOME_DIR/superset_config.py" ] || die "no Superset configuration: run 'make up' first"
 ASSETS_TOOL=("$SUPERSET_VENV/bin/python" "$ROOT_DIR/scripts/superset_assets.py")
 
+# A chart's saved query (query_context) names its dataset by numeric id, which differs
+# between Superset instances, so the committed YAML leaves it out and the import does
+# not set it: set it here to the dataset the chart was imported onto. Without it Superset
+# cannot list a dashboard's datasets (HTTP 422) and the dashboard shows no chart.
+link_saved_queries() {
+  load_secrets
+  PGPASSWORD=$SUPERSET_DB_PASSWORD "$POSTGRES_BIN/psql" -h 127.0.0.1 -p "$POSTGRES_PORT" -U superset \
+    -d superset -qtAX -v ON_ERROR_STOP=1 -c "
+    UPDATE slices
+    SET query_context = jsonb_set(query_context::jsonb, '{datasource}',
+                                  jsonb_build_object('id', datasource_id, 'type', datasource_type))::text
+    WHERE coalesce(query_context, '') <> ''
+      AND query_context::jsonb -> 'datasource' IS DISTINCT FROM
+          jsonb_build_object('id', datasource_id, 'type', datasource_type)" ||
+    die "superset: could not link the charts' saved queries to their datasets"
+}
+
 case "${1:-}" in
   import)
     # The committed YAML names no server: the analyst's Trino URI is filled in here, in a
@@ -23,6 +40,7 @@ case "${1:-}" in
     # It exits 0 on an invalid file, having only logged it.
     ! grep -q ':ERROR:' "$LOG_DIR/superset-import.log" ||
       die "superset: import failed; see $LOG_DIR/superset-import.log"
+    link_saved_queries
     rm -f "$SUPERSET_HOME_DIR"/.imported-*; touch "$(superset_import_stamp)"
     ;;
   export)

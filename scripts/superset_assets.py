@@ -3,7 +3,8 @@
   prepare ASSETS DIR URI   copy the assets into DIR with the Trino URI filled in (import)
   collect ZIP ASSETS       write an export bundle back into the assets, minus what is
                            specific to one Superset instance: the connection URI, the
-                           numeric ids in file names and chart parameters (export)
+                           numeric ids in file names, chart parameters and dashboard
+                           layouts (export)
 
 Run with Superset's venv (it has PyYAML). Superset's own import reads what this
 writes; so that an unchanged dashboard exports to an empty diff, the export is made
@@ -54,6 +55,30 @@ def without_instance_ids(chart: dict) -> dict:
     return chart
 
 
+def with_local_chart_numbers(dashboard: dict) -> dict:
+    """A dashboard's layout names each chart by uuid and by the instance's chart id. The
+    import needs some number there (it maps it to the new id), but not this instance's:
+    number the charts 1, 2, ... in layout order, so that ids never show in a diff."""
+    charts = [
+        item
+        for item in dashboard.get("position", {}).values()
+        if isinstance(item, dict) and item.get("type") == "CHART"
+    ]
+    renumbered = {chart["meta"]["chartId"]: number for number, chart in enumerate(charts, 1)}
+    for chart in charts:
+        chart["meta"]["chartId"] = renumbered[chart["meta"]["chartId"]]
+    metadata = dashboard.get("metadata", {})
+    metadata["timed_refresh_immune_slices"] = [
+        renumbered[old] for old in metadata.get("timed_refresh_immune_slices", []) if old in renumbered
+    ]
+    metadata["expanded_slices"] = {
+        str(renumbered[int(old)]): value
+        for old, value in metadata.get("expanded_slices", {}).items()
+        if int(old) in renumbered
+    }
+    return dashboard
+
+
 def in_stable_order(dataset: dict) -> dict:
     dataset["columns"] = sorted(dataset.get("columns") or [], key=lambda c: c["column_name"])
     dataset["metrics"] = sorted(dataset.get("metrics") or [], key=lambda m: m["metric_name"])
@@ -66,9 +91,7 @@ class BlockDumper(yaml.SafeDumper):
 
 BlockDumper.add_representer(
     str,
-    lambda dumper, value: dumper.represent_scalar(
-        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
-    ),
+    lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None),
 )
 
 
@@ -87,6 +110,8 @@ def collect(bundle: Path, assets: Path) -> None:
                 config = without_instance_ids(config)
             if relative.parts[0] == "datasets":
                 config = in_stable_order(config)
+            if relative.parts[0] == "dashboards":
+                config = with_local_chart_numbers(config)
             # charts/Trips_per_day_12.yaml -> charts/Trips_per_day.yaml
             stem = re.sub(r"_\d+$", "", relative.stem) if relative.parts[0] != "databases" else relative.stem
             target = relative.with_name(stem + relative.suffix)

@@ -1,6 +1,6 @@
 """The container images' Dockerfiles: hadolint-clean at warning level, non-root, and
-pinned to the same versions as the rest of the repository. (Building the jobs image
-with buildah is a later step; see docs/kubernetes.md.)"""
+pinned to the same versions as the rest of the repository. (The jobs image built with
+buildah and run: tests/integration/test_image.py.)"""
 
 from __future__ import annotations
 
