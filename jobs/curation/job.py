@@ -34,7 +34,7 @@ from jobs.contracts import CONTRACTS_DIR, Contract, ContractRegistry, load_contr
 from jobs.curation import lake, transform
 from jobs.curation.lock import PipelineLock
 from jobs.curation.plan import RunWindow, files_for_window, input_fingerprint, outside_layout, repeatable_run
-from jobs.entrypoint import run_main
+from jobs.entrypoint import root_cause, run_main
 from jobs.errors import LakehouseError
 from jobs.gold import build_gold
 from jobs.models import MODELS_DIR, SEEDS_DIR, load_models
@@ -448,6 +448,20 @@ def register_in_trino(settings: Settings, tables: list[str]) -> None:
     publish(settings, tables)
 
 
+class PublishError(LakehouseError):
+    pass
+
+
+def publish_run(settings: Settings, registry: ContractRegistry) -> str | None:
+    """Register the run's tables and the views in Trino; the failure, in one line, or None."""
+    try:
+        register_in_trino(settings, [*table_names(registry), "ops.pipeline_runs", "ops.quality_results"])
+    except Exception as exc:
+        log.error("publishing to Trino failed: %s", root_cause(exc))
+        return f"publishing to Trino failed: {root_cause(exc)}"
+    return None
+
+
 def run_window(settings: Settings, window: RunWindow, faults: FaultInjection, run_id: str | None = None,
                reprocess: bool = False) -> dict:
     registry = load_contracts(Path(settings.contracts_dir) if settings.contracts_dir else CONTRACTS_DIR)
@@ -464,14 +478,23 @@ def run_window(settings: Settings, window: RunWindow, faults: FaultInjection, ru
             counts = curate_window(ctx)
         except Exception as exc:
             if ctx.versions_before or ctx.stage_seconds:
-                ctx.write_ledger("failed", error=f"{exc.__class__.__name__}: {exc}"[:2000])
+                try:
+                    ctx.write_ledger("failed", error=root_cause(exc))
+                except Exception as ledger_exc:  # the same outage, most likely: say so, keep the cause
+                    log.error("could not record the failure in the ledger: %s", root_cause(ledger_exc))
             raise
-        if ctx.unchanged_since:
-            ctx.write_ledger("succeeded", versions_after=ctx.versions_before)
-            return counts
+        # Publishing comes after the tables are committed and before the final ledger row,
+        # which says whether it worked; an unchanged rerun publishes too, so the next run
+        # repairs what a failed publish left (as does `lakehouse publish`).
+        publish_error = publish_run(settings, registry)
+        versions_after = ctx.versions_before if ctx.unchanged_since else ctx.versions_after
         with ctx.stage("ledger"):
-            ctx.write_ledger("succeeded", versions_after=ctx.versions_after)
-        register_in_trino(settings, [*table_names(registry), "ops.pipeline_runs", "ops.quality_results"])
+            ctx.write_ledger("succeeded", versions_after=versions_after, error=publish_error)
+        if publish_error:
+            raise PublishError(f"run {run_id}: the tables are committed, but {publish_error}; "
+                               "`lakehouse publish` (or the next run) registers them")
+        if ctx.unchanged_since:
+            return counts
     log.info("run %s succeeded: %d lines, %d inserted, %d duplicates, %d quarantined", run_id,
              counts["lines_read"], counts["inserted"], counts["duplicates_in_window"] + counts["duplicates_history"],
              counts["quarantined_unparseable"] + counts["quarantined_contract"])
