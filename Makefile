@@ -7,6 +7,7 @@ include versions.env
 export MINIO_PORT ?= 9000
 export MINIO_CONSOLE_PORT ?= 9001
 export TRINO_PORT ?= 8090
+export TRINO_INTERNAL_PORT ?= 8091
 export POSTGRES_PORT ?= 5433
 export AIRFLOW_PORT ?= 8081
 export SUPERSET_PORT ?= 8088
@@ -18,8 +19,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LAKEHOUSE := $(VENV)/bin/lakehouse
 TRINO_USER ?= pipeline
-TRINO_CLI = java -Dorg.jline.terminal.dumb=true -jar $${LAKEHOUSE_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/lakehouse}/trino/trino-cli-$(TRINO_VERSION)-executable.jar \
-	--server http://127.0.0.1:$(TRINO_PORT) --user $(TRINO_USER) --catalog delta
+# Trino's CLI over HTTPS, logged in as TRINO_USER with its password from .local/secrets.env
+TRINO_CLI = bash scripts/stack.sh trino-cli $(TRINO_USER)
 
 .PHONY: help setup up down status demo test unit bench docs sql trino-cli generate run backfill rollback replay airflow-run airflow superset-import superset-export screenshots image image-smoke
 
@@ -109,8 +110,8 @@ image:  ## build the jobs image lakehouse/jobs:VERSION with buildah, no Docker e
 image-smoke: up image  ## run the smoke job (spark-submit) inside the jobs image against the local MinIO and Trino
 	@bash scripts/image.sh smoke
 
-sql: up  ## run one statement on Trino: make sql Q="SELECT 1" [TRINO_USER=analyst]
-	@test -n "$(Q)" || { echo 'usage: make sql Q="SELECT ..." [TRINO_USER=name]' >&2; exit 2; }
+sql: up  ## run one statement on Trino: make sql Q="SELECT 1" [TRINO_USER=analyst] (logs in with that user's password)
+	@test -n "$(Q)" || { echo 'usage: make sql Q="SELECT ..." [TRINO_USER=pipeline|analyst]' >&2; exit 2; }
 	@$(TRINO_CLI) --output-format ALIGNED --execute "$$Q"
 
 trino-cli: up  ## an interactive Trino session

@@ -6,7 +6,8 @@
   from k8s/base/spark/curate.yaml with the day's window (dags/lakehouse_k8s.py) and
   follows the driver's log until it ends.
 - The other tasks run the `lakehouse` command in the jobs image, with the jobs' settings
-  and credentials from the ConfigMap lakehouse-jobs and the Secret lakehouse-jobs-s3.
+  and credentials from the ConfigMap lakehouse-jobs and the Secrets lakehouse-jobs-s3 and
+  lakehouse-jobs-trino, and Trino's certificate from the ConfigMap trino-ca.
 - wait_for_input polls in its pod (`lakehouse input-ready` every LAKEHOUSE_INPUT_POKE_SECONDS)
   until LAKEHOUSE_INPUT_TIMEOUT_SECONDS: one small pod and one task slot while it waits
   (unlike the local sensor in reschedule mode).
@@ -32,7 +33,12 @@ from lakehouse_tasks import CATCHUP, DEFAULT_ARGS, INPUT_POKE, INPUT_TIMEOUT, TA
 NAMESPACE = "{{ var.value.get('lakehouse_namespace', 'lakehouse') }}"
 IMAGE = "{{ var.value.get('lakehouse_jobs_image', '" + jobs_image() + "') }}"
 JOBS_ENV = [k8s.V1EnvFromSource(config_map_ref=k8s.V1ConfigMapEnvSource(name="lakehouse-jobs")),
-            k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name="lakehouse-jobs-s3"))]
+            k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name="lakehouse-jobs-s3")),
+            k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name="lakehouse-jobs-trino"))]
+# check, publish and last-run log in to Trino over HTTPS: its certificate, where
+# LAKEHOUSE_TRINO_CA_FILE (k8s/base/jobs.env) names it.
+TRINO_CA = k8s.V1Volume(name="trino-ca", config_map=k8s.V1ConfigMapVolumeSource(name="trino-ca"))
+TRINO_CA_MOUNT = k8s.V1VolumeMount(name="trino-ca", mount_path="/etc/trino-ca", read_only=True)
 
 
 def lakehouse_pod(task_id: str, script: str, **kwargs) -> KubernetesPodOperator:
@@ -40,6 +46,7 @@ def lakehouse_pod(task_id: str, script: str, **kwargs) -> KubernetesPodOperator:
     return KubernetesPodOperator(
         task_id=task_id, name=f"lakehouse-{task_id.replace('_', '-')}", namespace=NAMESPACE, image=IMAGE,
         cmds=["/bin/bash", "-ec"], arguments=[script], env_from=JOBS_ENV,
+        volumes=[TRINO_CA], volume_mounts=[TRINO_CA_MOUNT],
         container_resources=k8s.V1ResourceRequirements(requests={"cpu": "100m", "memory": "512Mi"},
                                                        limits={"memory": "1Gi"}),
         on_finish_action="delete_succeeded_pod", get_logs=True, **kwargs)

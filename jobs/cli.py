@@ -217,7 +217,7 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
         FROM silver.token_transfers GROUP BY 1 ORDER BY 1 DESC LIMIT 6""",
          ["business_date", "transfers", "tokens", "max value digits"])
 
-    analyst = trino_connection(settings, user="analyst")  # read-only: gold and serving only
+    analyst = trino_connection(settings, as_analyst=True)  # read-only: gold and serving only
     sql = f"""SELECT token_address, symbol, transfers, distinct_senders, distinct_receivers, volume_raw
               FROM gold.agg_token_transfers_daily WHERE business_date = DATE '{day}'
               ORDER BY transfers DESC, token_address LIMIT 5"""

@@ -89,7 +89,13 @@ class Settings:
 
     trino_host: str = "127.0.0.1"
     trino_port: int = 8090
+    trino_scheme: str = "https"  # Trino takes passwords over HTTPS only
+    trino_ca_file: str = ""  # the certificate that signed Trino's ("" means the system's CAs)
+    # Two identities: the jobs write as `pipeline`; reports read as the read-only `analyst`.
     trino_user: str = "pipeline"
+    trino_password: str = field(default="", repr=False)
+    trino_analyst_user: str = "analyst"
+    trino_analyst_password: str = field(default="", repr=False)
     trino_catalog: str = "delta"
     trino_register: bool = True  # register written tables in Trino's catalog
 
@@ -185,7 +191,12 @@ _ENV_FIELDS = (
     "loader_s3_secret_key",
     "trino_host",
     "trino_port",
+    "trino_scheme",
+    "trino_ca_file",
     "trino_user",
+    "trino_password",
+    "trino_analyst_user",
+    "trino_analyst_password",
     "trino_catalog",
     "trino_register",
     "spark_master",

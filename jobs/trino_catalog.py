@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
+import requests
 import trino
-from trino.exceptions import TrinoUserError
+from trino.auth import BasicAuthentication
+from trino.exceptions import HttpError, TrinoUserError
 
-from jobs.errors import EndpointUnreachable
+from jobs.errors import CredentialsRejected, EndpointUnreachable
 from jobs.settings import Settings
 
 
-def trino_connection(settings: Settings, user: str | None = None) -> trino.dbapi.Connection:
+def trino_connection(settings: Settings, as_analyst: bool = False) -> trino.dbapi.Connection:
+    """A connection as the pipeline (writes the catalog) or as the read-only analyst,
+    logged in with that identity's password when one is configured."""
+    user, password = (
+        (settings.trino_analyst_user, settings.trino_analyst_password)
+        if as_analyst
+        else (settings.trino_user, settings.trino_password)
+    )
     return trino.dbapi.connect(
         host=settings.trino_host,
         port=settings.trino_port,
-        user=user or settings.trino_user,
+        user=user,
+        auth=BasicAuthentication(user, password) if password else None,
         catalog=settings.trino_catalog,
-        http_scheme="http",
+        http_scheme=settings.trino_scheme,
+        http_session=trusting(settings.trino_ca_file),
         request_timeout=120,
     )
+
+
+def trusting(ca_file: str) -> requests.Session:
+    """An HTTP session that verifies Trino's certificate against `ca_file` (the system's
+    CAs if ""). requests lets REQUESTS_CA_BUNDLE in the environment override a session's
+    own `verify`, so the session ignores the environment (Trino is never behind a proxy)."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = ca_file or True
+    return session
 
 
 def query(conn: trino.dbapi.Connection, sql: str, params: list | None = None) -> list[list]:
@@ -34,6 +55,13 @@ def check_trino(settings: Settings) -> None:
         query(trino_connection(settings), "SELECT 1")
     except TrinoUserError:
         raise
+    except HttpError as exc:
+        if " 401" not in str(exc):
+            raise
+        raise CredentialsRejected(
+            f"Trino at {settings.trino_host}:{settings.trino_port} refused the login of {settings.trino_user!r}: "
+            "a missing or wrong password (LAKEHOUSE_TRINO_PASSWORD)"
+        ) from None
     except Exception as exc:  # connection refused, timeouts: the client raises several kinds
         raise EndpointUnreachable(
             f"Trino at {settings.trino_host}:{settings.trino_port} is not reachable "

@@ -11,10 +11,15 @@ SECRETS_FILE=$STATE_DIR/secrets.env
 JOBS_ENV_FILE=$STATE_DIR/lakehouse.env              # what the jobs read (jobs/settings.py)
 RUN_DIR=$STATE_DIR/run
 LOG_DIR=$STATE_DIR/logs
+TLS_DIR=$STATE_DIR/tls                              # Trino's certificate (make setup)
+TRINO_TLS_CERT=$TLS_DIR/trino-cert.pem              # what clients trust
+TRINO_TLS_KEYSTORE=$TLS_DIR/trino-keystore.pem      # key and certificate, for Trino
+TRINO_CA_BUNDLE=$TLS_DIR/ca-bundle.pem              # the system's CAs and Trino's (Superset)
 
 MINIO_PORT=${MINIO_PORT:-9000}
 MINIO_CONSOLE_PORT=${MINIO_CONSOLE_PORT:-9001}
-TRINO_PORT=${TRINO_PORT:-8090}
+TRINO_PORT=${TRINO_PORT:-8090}                      # HTTPS, with a password: every client
+TRINO_INTERNAL_PORT=${TRINO_INTERNAL_PORT:-8091}    # plain HTTP for the node's own calls (refuses clients)
 POSTGRES_PORT=${POSTGRES_PORT:-5433}
 AIRFLOW_PORT=${AIRFLOW_PORT:-8081}
 SUPERSET_PORT=${SUPERSET_PORT:-8088}
@@ -82,6 +87,9 @@ LAKEHOUSE_S3_ACCESS_KEY=$JOBS_S3_ACCESS_KEY
 LAKEHOUSE_S3_SECRET_KEY=$JOBS_S3_SECRET_KEY
 LAKEHOUSE_TRINO_HOST=127.0.0.1
 LAKEHOUSE_TRINO_PORT=$TRINO_PORT
+LAKEHOUSE_TRINO_CA_FILE=$TRINO_TLS_CERT
+LAKEHOUSE_TRINO_PASSWORD=$TRINO_PIPELINE_PASSWORD
+LAKEHOUSE_TRINO_ANALYST_PASSWORD=$TRINO_ANALYST_PASSWORD
 LAKEHOUSE_IVY_CACHE=$CACHE_DIR/ivy
 # The upstream loader's identity, used only by 'lakehouse generate' (the simulator
 # of the upstream pipeline): it may write enriched-events, the jobs may not.
@@ -171,5 +179,5 @@ superset_import_stamp() {
 # The superset command with the local stack's configuration.
 superset_cli() {
   SUPERSET_CONFIG_PATH=$SUPERSET_HOME_DIR/superset_config.py SUPERSET_HOME=$SUPERSET_HOME_DIR \
-    FLASK_APP=superset "$SUPERSET_VENV/bin/superset" "$@"
+    REQUESTS_CA_BUNDLE=$TRINO_CA_BUNDLE FLASK_APP=superset "$SUPERSET_VENV/bin/superset" "$@"
 }

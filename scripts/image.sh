@@ -72,7 +72,8 @@ smoke() {
     --env LAKEHOUSE_WAREHOUSE="s3a://$LAKE_BUCKET" --env LAKEHOUSE_LAKE_BUCKET="$LAKE_BUCKET" \
     --env LAKEHOUSE_S3_ENDPOINT="http://127.0.0.1:$MINIO_PORT" \
     --env LAKEHOUSE_S3_ACCESS_KEY="$JOBS_S3_ACCESS_KEY" --env LAKEHOUSE_S3_SECRET_KEY="$JOBS_S3_SECRET_KEY" \
-    --env LAKEHOUSE_TRINO_PORT="$TRINO_PORT" \
+    --env LAKEHOUSE_TRINO_PORT="$TRINO_PORT" --env LAKEHOUSE_TRINO_PASSWORD="$TRINO_PIPELINE_PASSWORD" \
+    --volume "$TRINO_TLS_CERT:/etc/lakehouse/trino-ca.pem:ro" --env LAKEHOUSE_TRINO_CA_FILE=/etc/lakehouse/trino-ca.pem \
     --env LAKEHOUSE_SPARK_MASTER="local[2]" --env LAKEHOUSE_SPARK_DRIVER_MEMORY=1g \
     "$container" -- /opt/entrypoint.sh lakehouse smoke || rc=$?
   buildah rm "$container" >/dev/null

@@ -141,7 +141,36 @@ step_secrets() {
   add_secret SUPERSET_SECRET_KEY "$(openssl rand -base64 42 | tr -d '\n')"
   add_secret SUPERSET_ADMIN_PASSWORD "$(openssl rand -hex 12)"
   add_secret SUPERSET_DB_PASSWORD "$(openssl rand -hex 20)"
+  add_secret TRINO_PIPELINE_PASSWORD "$(openssl rand -hex 20)"
+  add_secret TRINO_ANALYST_PASSWORD "$(openssl rand -hex 20)"
+  add_secret TRINO_INTERNAL_SECRET "$(openssl rand -hex 32)"
   umask "$old_umask"
+}
+
+step_trino_tls() {
+  # Trino takes passwords over HTTPS only: a certificate of its own for 127.0.0.1,
+  # made once. The jobs trust exactly this certificate (LAKEHOUSE_TRINO_CA_FILE).
+  local old_umask; old_umask=$(umask); umask 077
+  mkdir -p "$TLS_DIR"
+  [ -f "$TRINO_TLS_KEYSTORE" ] && [ -f "$TRINO_TLS_CERT" ] || make_trino_certificate
+  # Superset's requests obey REQUESTS_CA_BUNDLE over a connection's own `verify`: it gets
+  # the system's CAs plus this certificate (scripts/stack.sh).
+  local system_cas
+  for system_cas in "${REQUESTS_CA_BUNDLE:-}" "${SSL_CERT_FILE:-}" /etc/ssl/certs/ca-certificates.crt ""; do
+    [ -n "$system_cas" ] && [ -f "$system_cas" ] && break
+  done
+  cat ${system_cas:+"$system_cas"} "$TRINO_TLS_CERT" > "$TRINO_CA_BUNDLE"
+  umask "$old_umask"
+}
+
+make_trino_certificate() {
+  log "setup: a TLS certificate for Trino on 127.0.0.1 into $TLS_DIR (git-ignored)"
+  openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days 3650 -subj "/CN=lakehouse-trino" \
+    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign" \
+    -keyout "$TLS_DIR/trino-key.pem" -out "$TRINO_TLS_CERT" 2>/dev/null || die "openssl could not make Trino's certificate"
+  cat "$TLS_DIR/trino-key.pem" "$TRINO_TLS_CERT" > "$TRINO_TLS_KEYSTORE"
+  rm -f "$TLS_DIR/trino-key.pem"
 }
 
 add_secret() {
@@ -163,5 +192,6 @@ step_k8s_tools
 step_toxiproxy
 step_chromium
 step_secrets
+step_trino_tls
 write_jobs_env
 [ -n "${SETUP_QUIET:-}" ] || log "setup: ready"

@@ -56,22 +56,53 @@ node.data-dir=$STATE_DIR/trino/data
 node.bind-ip=127.0.0.1
 node.internal-address=127.0.0.1
 PROPS
-  for plugin in delta-lake tpch; do ln -s "$TRINO_HOME/plugin/$plugin" "$plugins/$plugin"; done
+  for plugin in delta-lake tpch password-authenticators; do ln -s "$TRINO_HOME/plugin/$plugin" "$plugins/$plugin"; done
   # Trino's own file-based access control: analysts read gold and serving only.
   printf 'access-control.name=file\nsecurity.config-file=%s\n' "$etc/rules.json" > "$etc/access-control.properties"
+  # Who is asking: Trino's file authenticator, one bcrypt hash per identity.
+  printf 'password-authenticator.name=file\nfile.password-file=%s\n' "$etc/password.db" \
+    > "$etc/password-authenticator.properties"
+  (umask 077; trino_password_file pipeline analyst > "$etc/password.db")
+}
+
+trino_password_file() {  # trino_password_file USER...: "user:hash" lines, from the secrets
+  load_secrets
+  "$VENV/bin/python" - "$@" <<'PY'
+import os, sys
+
+import bcrypt
+
+for user in sys.argv[1:]:
+    password = os.environ[f"TRINO_{user.upper()}_PASSWORD"].encode()
+    digest = bcrypt.hashpw(password, bcrypt.gensalt(rounds=10)).decode()
+    print(f"{user}:$2y${digest[4:]}")  # Trino reads bcrypt as $2y$ (the same algorithm as $2b$)
+PY
+}
+
+trino_cli() {  # trino_cli USER ARGS...: Trino's CLI over HTTPS, logged in as USER
+  local user=$1; shift
+  load_secrets
+  local login_var="TRINO_${user^^}_PASSWORD"
+  [ -n "${!login_var:-}" ] || die "trino: no password for user '$user' (the identities are pipeline and analyst)"
+  TRINO_PASSWORD=${!login_var} "$JAVA_17" -Dorg.jline.terminal.dumb=true -jar "$TRINO_CLI_JAR" \
+    --server "https://127.0.0.1:$TRINO_PORT" --truststore-path "$TRINO_TLS_CERT" \
+    --user "$user" --password --catalog delta "$@"
 }
 
 trino_ready() {
-  curl -sf "http://127.0.0.1:$TRINO_PORT/v1/info" | grep -q '"starting":false' &&
-    "$JAVA_17" -jar "$TRINO_CLI_JAR" --server "http://127.0.0.1:$TRINO_PORT" --user healthcheck \
-      --execute 'SELECT 1' | grep -q 1
+  curl -sf --cacert "$TRINO_TLS_CERT" "https://127.0.0.1:$TRINO_PORT/v1/info" | grep -q '"starting":false' &&
+    trino_cli analyst --execute 'SELECT 1' | grep -q 1
 }
 
 trino_up() {
   local java_home; java_home=$(trino_java_home)
   [ -n "$java_home" ] || die "no JDK >= $MIN_TRINO_JAVA for Trino: run 'make setup'"
   if ! is_running trino; then trino_etc; fi
+  [ -f "$TRINO_TLS_KEYSTORE" ] || die "no TLS certificate for Trino: run 'make setup'"
+  load_secrets
   if JAVA_HOME=$java_home PATH="$java_home/bin:$PATH" TRINO_PORT=$TRINO_PORT \
+     TRINO_INTERNAL_PORT=$TRINO_INTERNAL_PORT TRINO_TLS_KEYSTORE=$TRINO_TLS_KEYSTORE \
+     TRINO_INTERNAL_SECRET=$TRINO_INTERNAL_SECRET \
      TRINO_PLUGIN_DIR=$STATE_DIR/trino/plugin LAKE_BUCKET=$LAKE_BUCKET \
      S3_ENDPOINT="http://127.0.0.1:$MINIO_PORT" \
      TRINO_S3_ACCESS_KEY=$TRINO_S3_ACCESS_KEY TRINO_S3_SECRET_KEY=$TRINO_S3_SECRET_KEY \
@@ -188,7 +219,7 @@ superset_up() {
   # most: each idle worker holds the whole app in memory. No control socket: gunicorn's
   # default one is a single path under $HOME, shared by every clone.
   if SUPERSET_CONFIG_PATH=$SUPERSET_HOME_DIR/superset_config.py SUPERSET_HOME=$SUPERSET_HOME_DIR \
-     start_process superset "$SUPERSET_PORT" "$SUPERSET_VENV/bin/gunicorn" \
+     REQUESTS_CA_BUNDLE=$TRINO_CA_BUNDLE start_process superset "$SUPERSET_PORT" "$SUPERSET_VENV/bin/gunicorn" \
        --bind "127.0.0.1:$SUPERSET_PORT" --workers "${SUPERSET_WORKERS:-2}" --worker-class gthread \
        --threads 4 --timeout 120 --no-control-socket \
        "superset.app:create_app()"; then
@@ -249,7 +280,7 @@ case "${1:-}" in
     postgres_up
     airflow_up
     superset_up
-    log "up: minio http://127.0.0.1:$MINIO_PORT (console :$MINIO_CONSOLE_PORT), trino http://127.0.0.1:$TRINO_PORT," \
+    log "up: minio http://127.0.0.1:$MINIO_PORT (console :$MINIO_CONSOLE_PORT), trino https://127.0.0.1:$TRINO_PORT," \
         "postgres 127.0.0.1:$POSTGRES_PORT, airflow http://127.0.0.1:$AIRFLOW_PORT, superset http://127.0.0.1:$SUPERSET_PORT"
     ;;
   down)
@@ -258,5 +289,6 @@ case "${1:-}" in
     postgres_down; stop trino; stop minio ;;
   status) status ;;
   is-up) status >/dev/null ;;
-  *) die "usage: $0 up|down|status|is-up" ;;
+  trino-cli) shift; trino_cli "$@" ;;
+  *) die "usage: $0 up|down|status|is-up|trino-cli USER [ARGS...]" ;;
 esac

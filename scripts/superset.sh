@@ -28,12 +28,15 @@ link_saved_queries() {
 case "${1:-}" in
   import)
     # The committed YAML names no server: the analyst's Trino URI is filled in here, in a
-    # copy under .local/. import-directory --overwrite updates every object by its uuid
-    # (import-dashboards would update the dashboard but never its charts or datasets).
+    # copy under .local/ (Superset keeps the password encrypted with its secret key and
+    # masks it in exports). HTTPS is set in the committed connect_args; `verify` names
+    # the certificate to trust. import-directory --overwrite updates every object by its
+    # uuid (import-dashboards would update the dashboard but never its charts or datasets).
+    load_secrets
     bundle_dir=$SUPERSET_HOME_DIR/import
-    rm -rf "$bundle_dir"; mkdir -p "$bundle_dir"
-    "${ASSETS_TOOL[@]}" prepare "$SUPERSET_ASSETS" "$bundle_dir/lakehouse" \
-      "trino://analyst@127.0.0.1:$TRINO_PORT/delta"
+    rm -rf "$bundle_dir"; (umask 077; mkdir -p "$bundle_dir")
+    TRINO_USER=analyst TRINO_PASSWORD=$TRINO_ANALYST_PASSWORD TRINO_HOST=127.0.0.1 TRINO_PORT=$TRINO_PORT \
+      TRINO_CA_FILE=$TRINO_TLS_CERT "${ASSETS_TOOL[@]}" prepare "$SUPERSET_ASSETS" "$bundle_dir/lakehouse"
     log "superset: importing the dashboards from $SUPERSET_ASSETS"
     superset_cli import-directory --overwrite "$bundle_dir/lakehouse" > "$LOG_DIR/superset-import.log" 2>&1 ||
       die "superset: import failed; see $LOG_DIR/superset-import.log"
@@ -41,6 +44,7 @@ case "${1:-}" in
     ! grep -q ':ERROR:' "$LOG_DIR/superset-import.log" ||
       die "superset: import failed; see $LOG_DIR/superset-import.log"
     link_saved_queries
+    rm -rf "$bundle_dir"  # it holds the analyst's password; Superset keeps its own, encrypted
     rm -f "$SUPERSET_HOME_DIR"/.imported-*; touch "$(superset_import_stamp)"
     ;;
   export)

@@ -1,6 +1,9 @@
 """Dashboards as code: between superset/assets (committed) and Superset's bundles.
 
-  prepare ASSETS DIR URI   copy the assets into DIR with the Trino URI filled in (import)
+  prepare ASSETS DIR       copy the assets into DIR with the Trino URI filled in (import):
+                           the URI of TRINO_USER with TRINO_PASSWORD at TRINO_HOST:TRINO_PORT
+                           over HTTPS, trusting the certificate TRINO_CA_FILE (environment,
+                           so that no password is on a command line)
   collect ZIP ASSETS       write an export bundle back into the assets, minus what is
                            specific to one Superset instance: the connection URI, the
                            numeric ids in file names, chart parameters and dashboard
@@ -15,11 +18,13 @@ string) indented, and multi-line strings written as YAML blocks.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
 import zipfile
 from pathlib import Path
+from urllib.parse import quote
 
 import yaml
 
@@ -27,6 +32,13 @@ URI_PLACEHOLDER = "__TRINO_URI__"  # the committed database YAML names no server
 OBJECT_DIRS = ("databases", "datasets", "charts", "dashboards")
 # Chart parameters that hold one instance's numeric ids; the import sets them anew.
 INSTANCE_PARAMS = ("slice_id", "datasource", "dashboards")
+
+
+def trino_uri(environ: dict[str, str]) -> str:
+    """The SQLAlchemy URI of Trino's dialect; `verify` is read as JSON (a path string)."""
+    user, password = quote(environ["TRINO_USER"], safe=""), quote(environ["TRINO_PASSWORD"], safe="")
+    verify = quote(json.dumps(environ["TRINO_CA_FILE"]), safe="")
+    return f"trino://{user}:{password}@{environ['TRINO_HOST']}:{environ['TRINO_PORT']}/delta?verify={verify}"
 
 
 def prepare(assets: Path, target: Path, uri: str) -> None:
@@ -129,8 +141,8 @@ def collect(bundle: Path, assets: Path) -> None:
 
 if __name__ == "__main__":
     command, *args = sys.argv[1:] or [""]
-    if command == "prepare" and len(args) == 3:
-        prepare(Path(args[0]), Path(args[1]), args[2])
+    if command == "prepare" and len(args) == 2:
+        prepare(Path(args[0]), Path(args[1]), trino_uri(dict(os.environ)))
     elif command == "collect" and len(args) == 2:
         collect(Path(args[0]), Path(args[1]))
     else:

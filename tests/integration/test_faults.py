@@ -198,6 +198,6 @@ def test_trino_down_while_publishing_keeps_the_tables_and_publish_repairs_the_ca
     assert len(rows) == 1 and rows[0][0] == "succeeded" and "publishing to Trino failed" in rows[0][1]
     silver = query(pipeline, f"SELECT count(*) FROM silver.token_transfers WHERE event_date = DATE '{day}'")[0][0]
     assert silver > 100  # the day's rows, committed while Trino was away, are served
-    served = query(trino_connection(settings, user="analyst"),
+    served = query(trino_connection(settings, as_analyst=True),
                    f"SELECT count(*) FROM serving.token_transfers_daily WHERE business_date <= DATE '{day}'")
     assert served[0][0] > 0

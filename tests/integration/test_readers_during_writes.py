@@ -64,7 +64,7 @@ def test_analysts_reading_while_a_run_commits_see_only_committed_versions(spark,
                              settings.loader_s3_secret_key, settings.raw_bucket, "")
     generate_day(GeneratorConfig(day=day, events=6_000, seed=day.toordinal(), rates=RATES), sink, workers=2)
     lakehouse = [str(ROOT / ".venv/bin/lakehouse"), "run"]
-    analyst = trino_connection(settings, user="analyst")
+    analyst = trino_connection(settings, as_analyst=True)
     tables = {row[0] for row in query(analyst, "SHOW TABLES FROM gold")}
     if not {"fct_token_transfers", "fct_taxi_trips", "agg_token_transfers_daily"} <= tables:
         # a fresh stack: one run first, so that the readers have tables to read from the start
@@ -76,7 +76,7 @@ def test_analysts_reading_while_a_run_commits_see_only_committed_versions(spark,
     done = threading.Event()
 
     def read_until_done(number: int) -> None:
-        connection = trino_connection(settings, user="analyst")
+        connection = trino_connection(settings, as_analyst=True)
         names = list(QUERIES)
         turn = number
         while not done.is_set():

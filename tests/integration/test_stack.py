@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
+import requests
+import trino
 from botocore.exceptions import ClientError
+from trino.auth import BasicAuthentication
+from trino.exceptions import HttpError, TrinoUserError
 
 from jobs.object_store import s3_client
 from jobs.smoke import SMOKE_ROWS, smoke_frame
-from jobs.trino_catalog import query, register_table
+from jobs.trino_catalog import query, register_table, trino_connection, trusting
 from tests.conftest import ROOT, run
 
 pytestmark = pytest.mark.integration
@@ -122,3 +127,61 @@ def test_make_sql_runs_as_the_chosen_identity_and_fails_loudly():
     failed = run(["make", "sql", "Q=SELECT * FROM delta.ops.no_such_table"])
     assert failed.returncode != 0
     assert "does not exist" in failed.stderr
+
+
+# -- who is asking Trino -------------------------------------------------------------------
+
+def login(settings, user: str, password: str | None = None):
+    return trino.dbapi.connect(
+        host=settings.trino_host, port=settings.trino_port, user=user, catalog="delta", http_scheme="https",
+        auth=BasicAuthentication(user, password) if password is not None else None,
+        http_session=trusting(settings.trino_ca_file))
+
+
+def test_trino_refuses_a_user_name_without_its_password(settings):
+    assert settings.trino_scheme == "https" and settings.trino_password and settings.trino_analyst_password
+    for attempt in (login(settings, "pipeline"), login(settings, "pipeline", settings.trino_analyst_password),
+                    login(settings, "analyst", "not-the-password")):  # pragma: allowlist secret
+        with pytest.raises(HttpError, match="401"):
+            query(attempt, "SELECT 1")
+    # plain HTTP, as any process on the machine could send it: the header names pipeline
+    for port in (settings.trino_port, int(os.environ.get("TRINO_INTERNAL_PORT", "8091"))):
+        for scheme in ("http", "https"):
+            try:
+                response = requests.post(f"{scheme}://127.0.0.1:{port}/v1/statement", data="SELECT 1",
+                                         headers={"X-Trino-User": "pipeline"}, verify=settings.trino_ca_file,
+                                         timeout=10)
+            except requests.ConnectionError:
+                continue  # the port does not speak this scheme at all
+            assert response.status_code in (401, 403), (scheme, port, response.status_code, response.text[:200])
+
+
+def test_the_analyst_reads_the_serving_layer_and_cannot_write_nor_read_the_raw_layers(settings, served_days):
+    # served_days: every layer exists and is published, so a denial is a denial, not a missing table
+    analyst = trino_connection(settings, as_analyst=True)
+    assert query(analyst, "SELECT current_user") == [["analyst"]]
+    assert query(analyst, "SELECT count(*) >= 0 FROM delta.serving.pipeline_runs") == [[True]]
+    table = f"analyst_{uuid.uuid4().hex[:6]}"
+    for statement in (f"CREATE TABLE delta.gold.{table} (id integer)",
+                      f"CREATE TABLE delta.ops.{table} AS SELECT 1 AS id",
+                      "INSERT INTO delta.gold.dim_date SELECT * FROM delta.gold.dim_date LIMIT 1",
+                      "DELETE FROM delta.gold.dim_date",
+                      "SELECT count(*) FROM delta.bronze.events",
+                      "SELECT count(*) FROM delta.quarantine.events",
+                      "SELECT count(*) FROM delta.silver.token_transfers",
+                      "SELECT count(*) FROM delta.ops.pipeline_runs"):
+        with pytest.raises(TrinoUserError, match="Access Denied"):
+            query(analyst, statement)
+    # the pipeline, logged in with its own password, may do what the analyst may not
+    pipeline = trino_connection(settings)
+    assert query(pipeline, "SELECT current_user") == [["pipeline"]]
+    assert query(pipeline, "SELECT count(*) >= 0 FROM delta.ops.pipeline_runs") == [[True]]
+
+
+def test_a_wrong_trino_password_gives_one_clear_line():
+    result = run([str(ROOT / ".venv/bin/lakehouse"), "check"],
+                 env={"LAKEHOUSE_TRINO_PASSWORD": "not-the-password"})  # pragma: allowlist secret
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "refused the login of 'pipeline'" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr

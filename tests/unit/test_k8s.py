@@ -21,6 +21,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
+import bcrypt
 import jsonschema
 import kubernetes_validate
 import pytest
@@ -39,7 +40,10 @@ CACHE = Path(os.environ.get("LAKEHOUSE_CACHE") or Path(os.environ.get("XDG_CACHE
 KUSTOMIZE = CACHE / f"kustomize-{VERSIONS['KUSTOMIZE_VERSION']}" / "kustomize"
 SPARK_CRD = CACHE / f"spark-operator-{VERSIONS['SPARK_OPERATOR_VERSION']}" / "sparkoperator.k8s.io_sparkapplications.yaml"
 OBJECT_META = "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
-SECRET_NAMES = ("minio-root", "lakehouse-jobs-s3", "trino", "hive-metastore", "postgres", "airflow", "superset")
+SECRET_NAMES = ("minio-root", "lakehouse-jobs-s3", "lakehouse-jobs-trino", "trino", "trino-auth", "hive-metastore",
+                "postgres", "airflow", "superset")
+# Secrets of files rather than env files: key -> the file in the overlay's secrets/.
+SECRET_FILES = {"trino-auth": {"keystore.pem": "trino-keystore.pem", "password.db": "trino-password.db"}}
 POD_OWNERS = ("Deployment", "StatefulSet", "Job")
 
 
@@ -343,7 +347,9 @@ def test_secrets_hold_only_the_generated_values_and_no_committed_file_holds_one(
         secrets = {base_name(obj["metadata"]["name"]): obj for obj in objects if obj["kind"] == "Secret"}
         assert sorted(secrets) == sorted(SECRET_NAMES)
         for name, secret in secrets.items():
-            generated = read_env_file(k8s_copy / "overlays" / overlay / "secrets" / f"{name}.env")
+            directory = k8s_copy / "overlays" / overlay / "secrets"
+            generated = {key: (directory / file).read_text() for key, file in SECRET_FILES[name].items()} \
+                if name in SECRET_FILES else read_env_file(directory / f"{name}.env")
             assert "stringData" not in secret
             decoded = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
             assert decoded == generated and all(len(value) >= 20 for value in decoded.values()), f"{overlay}: {name}"
@@ -414,6 +420,120 @@ def test_trino_on_kubernetes_has_the_local_access_rules_and_reads_the_lake_throu
     assert "s3.aws-secret-key=${ENV:TRINO_S3_SECRET_KEY}" in catalog
 
 
+def properties(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def mounted_from(pod: dict, container: dict, path: str) -> list[tuple[str, str]]:
+    """(kind, name) of the ConfigMaps and Secrets behind the file `path` in a container:
+    the volume of its longest mount prefix, every source of a projected one."""
+    (mount,) = sorted((m for m in container.get("volumeMounts", []) if path.startswith(m["mountPath"].rstrip("/") + "/")),
+                      key=lambda m: len(m["mountPath"]))[-1:]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    sources = volume["projected"]["sources"] if "projected" in volume else [volume]
+    return [("Secret", source["secret"].get("secretName") or source["secret"].get("name")) if "secret" in source
+            else ("ConfigMap", source["configMap"]["name"]) if "configMap" in source else ("other", "")
+            for source in sources]
+
+
+def test_trino_clients_log_in_with_a_password_over_https_and_the_nodes_talk_http_with_the_shared_secret(built):
+    for overlay, objects in built.items():
+        by_name = {where(obj): obj for obj in objects}
+        coordinator = by_name["ConfigMap/trino-coordinator"]["data"]
+        config = properties(coordinator["config.properties"])
+        assert config["http-server.authentication.type"] == "PASSWORD" and config["http-server.https.enabled"] == "true"
+        assert "http-server.authentication.allow-insecure-over-http" not in config  # off: HTTP refuses clients
+        assert config["discovery.uri"] == f"http://trino:{config['http-server.http.port']}"
+        authenticator = properties(coordinator["password-authenticator.properties"])
+        assert authenticator["password-authenticator.name"] == "file"
+        worker = by_name["ConfigMap/trino-worker"]["data"]
+        assert set(worker) == {"config.properties"}  # the authenticator crashes a worker, as access control does
+        worker_config = properties(worker["config.properties"])
+        assert "http-server.https.enabled" not in worker_config and "http-server.authentication.type" not in worker_config
+        for node in (config, worker_config):
+            assert node["internal-communication.shared-secret"] == "${ENV:TRINO_SHARED_SECRET}"
+            assert node["discovery.uri"] == config["discovery.uri"]
+
+        # Clients reach the HTTPS port through the Service; the workers the HTTP one.
+        service = {p["name"]: p for p in by_name["Service/trino"]["spec"]["ports"]}
+        pod = by_name["Deployment/trino-coordinator"]["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports["https"] == int(config["http-server.https.port"]) and service["https"]["targetPort"] == "https"
+        assert ports["http"] == int(config["http-server.http.port"]) and service["http"]["targetPort"] == "http"
+
+        # The key and the password hashes come from a Secret, never a ConfigMap.
+        for path in (config["http-server.https.keystore.path"], authenticator["file.password-file"]):
+            (source,) = mounted_from(pod, container, path)
+            assert source[0] == "Secret" and base_name(source[1]) == "trino-auth", f"{overlay}: {path}"
+            assert path.rsplit("/", 1)[1] in SECRET_FILES["trino-auth"]
+        assert all(kind == "ConfigMap" for kind, _ in mounted_from(pod, container, "/etc/trino/config.properties"))
+
+
+def test_the_jobs_log_in_to_trino_as_the_pipeline_with_a_password_from_a_secret_over_https(built):
+    for overlay, objects in built.items():
+        by_name = {where(obj): obj for obj in objects}
+        settings = by_name["ConfigMap/lakehouse-jobs"]["data"]
+        assert settings["LAKEHOUSE_TRINO_SCHEME"] == "https" and settings["LAKEHOUSE_TRINO_USER"] == "pipeline"
+        https = {p["name"]: p["port"] for p in by_name["Service/trino"]["spec"]["ports"]}["https"]
+        assert settings["LAKEHOUSE_TRINO_HOST"] == "trino" and int(settings["LAKEHOUSE_TRINO_PORT"]) == https
+        assert "LAKEHOUSE_TRINO_PASSWORD" not in settings
+        secrets = {base_name(obj["metadata"]["name"]): obj for obj in objects if obj["kind"] == "Secret"}
+        ca_file = settings["LAKEHOUSE_TRINO_CA_FILE"]
+        (app,) = [obj for obj in objects if obj["kind"] == "SparkApplication"]
+        template = yaml.safe_load((K8S / "spark-submit/driver-pod.yaml").read_text())
+        (submitted,) = template["spec"]["containers"]
+        for pod, container in ((app["spec"], app["spec"]["driver"]), (template["spec"], submitted)):
+            from_secrets = {key for ref in container["envFrom"] if "secretRef" in ref
+                            for key in secrets[base_name(ref["secretRef"]["name"])]["data"]}
+            assert "LAKEHOUSE_TRINO_PASSWORD" in from_secrets, overlay
+            assert mounted_from(pod, container, ca_file) == [("ConfigMap", "trino-ca")], overlay
+        (ca,) = [obj for obj in objects if where(obj) == "ConfigMap/trino-ca"]
+        assert ca_file.rsplit("/", 1)[1] in ca["data"] and "PRIVATE KEY" not in ca["data"][ca_file.rsplit("/", 1)[1]]
+
+
+def test_superset_logs_in_to_trino_as_the_analyst_with_a_password_from_its_secret(built):
+    objects = {where(obj): obj for obj in built["local"]}
+    pod = objects["Deployment/superset"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["TRINO_USER"] == "analyst" and env["TRINO_HOST"] == "trino"
+    assert int(env["TRINO_PORT"]) == {p["name"]: p["port"] for p in objects["Service/trino"]["spec"]["ports"]}["https"]
+    assert mounted_from(pod, container, env["TRINO_CA_FILE"]) == [("ConfigMap", "trino-ca")]
+    (secret,) = [ref["secretRef"]["name"] for ref in container["envFrom"]]
+    (superset,) = [obj for obj in built["local"] if obj["kind"] == "Secret" and obj["metadata"]["name"] == secret]
+    assert "TRINO_PASSWORD" in superset["data"] and "TRINO_PASSWORD" not in env
+
+
+def test_trinos_password_file_holds_bcrypt_hashes_of_the_passwords_its_clients_get(built):
+    for overlay, objects in built.items():
+        secrets = {base_name(obj["metadata"]["name"]): obj for obj in objects if obj["kind"] == "Secret"}
+        lines = base64.b64decode(secrets["trino-auth"]["data"]["password.db"]).decode().splitlines()
+        hashes = dict(line.split(":", 1) for line in lines)
+        passwords = {"pipeline": secrets["lakehouse-jobs-trino"]["data"]["LAKEHOUSE_TRINO_PASSWORD"],
+                     "analyst": secrets["superset"]["data"]["TRINO_PASSWORD"]}
+        assert set(hashes) == set(passwords), overlay  # no admin: the rules name pipeline and analyst only
+        for user, password in passwords.items():
+            assert hashes[user].startswith("$2y$10$"), f"{overlay}: {user}"  # Trino's bcrypt prefix, cost 10
+            assert bcrypt.checkpw(base64.b64decode(password), b"$2b$" + hashes[user][4:].encode()), f"{overlay}: {user}"
+        keystore = base64.b64decode(secrets["trino-auth"]["data"]["keystore.pem"]).decode()
+        assert "PRIVATE KEY-----" in keystore and "CERTIFICATE-----" in keystore
+
+
+def test_no_secret_value_is_written_into_the_built_manifests_outside_their_secrets(built):
+    for overlay, objects in built.items():
+        values = {base64.b64decode(value).decode() for obj in objects if obj["kind"] == "Secret"
+                  for value in obj["data"].values()}
+        # Every password, key and hash, and each line of the files (the key's body, a hash).
+        needles = {line for value in values for line in value.splitlines() if len(line) >= 20} | values
+        for obj in objects:
+            if obj["kind"] == "Secret" or where(obj) == "ConfigMap/trino-ca":
+                continue  # the certificate alone: public, and a line of the keystore
+            text = json.dumps(obj)
+            leaked = sorted(needle[:8] + "..." for needle in needles if needle in text)
+            assert not leaked and "PRIVATE KEY" not in text and "$2y$" not in text, f"{overlay}: {where(obj)}: {leaked}"
+
+
 def test_the_jobs_settings_on_kubernetes_are_settings_the_jobs_know(built):
     from jobs.settings import _ENV_FIELDS
 
@@ -421,8 +541,9 @@ def test_the_jobs_settings_on_kubernetes_are_settings_the_jobs_know(built):
     known = {f"LAKEHOUSE_{name.upper()}" for name in _ENV_FIELDS}
     assert set(config["data"]) <= known
     assert config["data"]["LAKEHOUSE_SPARK_MASTER"].startswith("k8s://")  # else the driver runs local[*]
-    secret_keys = read_env_file(K8S / "secrets.example" / "lakehouse-jobs-s3.env.example")
-    assert set(secret_keys) <= known
+    for secret in ("lakehouse-jobs-s3", "lakehouse-jobs-trino"):
+        secret_keys = read_env_file(K8S / "secrets.example" / f"{secret}.env.example")
+        assert set(secret_keys) <= known and not set(secret_keys) & set(config["data"]), secret
 
 
 def test_the_spark_application_runs_the_curation_job_of_the_image(built):

@@ -2,8 +2,9 @@
 -- a run starts, a final row when it ends, and a `rolled_back` marker if it is undone),
 -- with its accounting spelled out:
 --   lines read = inserted + duplicates in window + duplicates against history + quarantined
--- `unaccounted` is what that leaves over: 0 for a run that finished, anything else is a
--- broken invariant or a run that stopped half-way. Metadata and counts only: no error
+-- `unaccounted` is what that leaves over for a run that succeeded: 0, anything else is a
+-- broken invariant. A run that failed or stopped half-way curated nothing and has none
+-- (its counts are those of the stages it reached). Metadata and counts only: no error
 -- text (it can quote a raw line), just its exception class. business_date is the first
 -- day of the run's window; replays and rollbacks have none.
 CREATE OR REPLACE VIEW delta.serving.pipeline_runs AS
@@ -49,8 +50,8 @@ SELECT
   duplicates_in_window,
   duplicates_history,
   quarantined_unparseable + quarantined_contract AS quarantined,
-  lines_read - inserted - duplicates_in_window - duplicates_history
-    - quarantined_unparseable - quarantined_contract AS unaccounted,
+  CASE WHEN status = 'succeeded' THEN lines_read - inserted - duplicates_in_window - duplicates_history
+    - quarantined_unparseable - quarantined_contract END AS unaccounted,
   quality_failed_error,
   quality_failed_warn
 FROM counted
