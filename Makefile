@@ -22,7 +22,7 @@ TRINO_USER ?= pipeline
 # Trino's CLI over HTTPS, logged in as TRINO_USER with its password from .local/secrets.env
 TRINO_CLI = bash scripts/stack.sh trino-cli $(TRINO_USER)
 
-.PHONY: help setup up down status demo test unit bench docs sql trino-cli generate run backfill rollback replay airflow-run airflow superset-import superset-export screenshots image image-smoke
+.PHONY: help setup up down status demo lint test unit bench docs sql trino-cli generate run backfill rollback replay airflow-run airflow superset-import superset-export screenshots image image-smoke
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -53,7 +53,10 @@ demo: up  ## generate a day, curate it with spark-submit, print what landed (thr
 	@echo "          the dashboards, their date filter on $(DEMO_DATE) (by default: the last month):"
 	@$(PY) scripts/dashboard_browser.py urls --range "$(DEMO_DATE) : $$(date -u -d '$(DEMO_DATE) + 1 day' +%F)" | sed 's/^/          /'
 
-test: setup  ## the whole test suite against the real servers (starts and stops them if needed)
+lint: setup  ## ruff over the Python code: lint rules and the format (pyproject.toml); ruff format . fixes the format
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+test: setup lint  ## lint, then the whole test suite against the real servers (starts and stops them if needed)
 	@if bash scripts/stack.sh is-up; then started=no; else started=yes; fi; \
 	bash scripts/stack.sh up && $(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$started = yes ]; then bash scripts/stack.sh down; fi; exit $$rc

@@ -16,9 +16,9 @@ import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 # (category, pieces of a frame's class or method name), most specific first: a sample is
 # put in the first category that any frame of its stack names (a UTF8String copy inside
@@ -27,26 +27,50 @@ CATEGORIES = [
     ("regex", ("java.util.regex.",)),
     ("timestamp parsing", ("DateTimeFormatter", "DateTimeFormatterHelper")),
     ("json parsing", ("JacksonParser", "com.fasterxml.jackson")),
-    ("parquet write", ("ParquetOutputWriter", "InternalParquetRecordWriter", "ParquetFileWriter",
-                       "org.apache.parquet.column.values")),
-    ("parquet read", ("VectorizedParquetRecordReader", "ParquetFileFormat", "ParquetFileReader",
-                      "VectorizedColumnReader")),
+    (
+        "parquet write",
+        ("ParquetOutputWriter", "InternalParquetRecordWriter", "ParquetFileWriter", "org.apache.parquet.column.values"),
+    ),
+    (
+        "parquet read",
+        ("VectorizedParquetRecordReader", "ParquetFileFormat", "ParquetFileReader", "VectorizedColumnReader"),
+    ),
     ("sort", ("UnsafeExternalSorter", "UnsafeInMemorySorter", "UnsafeExternalRowSorter")),
     ("hash aggregate / join", ("BytesToBytesMap", "HashedRelation", "HashAggregateExec", "ObjectAggregation")),
     ("shuffle", ("org.apache.spark.shuffle", "ShuffleBlockFetcherIterator")),
     ("python exchange (arrow)", ("org.apache.spark.sql.execution.python", "org.apache.arrow")),
     ("code generation", ("org.codehaus.janino", "CodeGenerator")),
-    ("delta log", ("org.apache.spark.sql.delta.Snapshot", "org.apache.spark.sql.delta.DeltaLog",
-                   "OptimisticTransaction", "org.apache.spark.sql.delta.Checkpoint", "DeltaHistoryManager",
-                   "org.apache.spark.sql.delta.actions", "org.apache.spark.sql.delta.stats")),
+    (
+        "delta log",
+        (
+            "org.apache.spark.sql.delta.Snapshot",
+            "org.apache.spark.sql.delta.DeltaLog",
+            "OptimisticTransaction",
+            "org.apache.spark.sql.delta.Checkpoint",
+            "DeltaHistoryManager",
+            "org.apache.spark.sql.delta.actions",
+            "org.apache.spark.sql.delta.stats",
+        ),
+    ),
     ("object store", ("org.apache.hadoop.fs.s3a", "software.amazon.awssdk")),
-    ("query planning", ("org.apache.spark.sql.catalyst.trees", "org.apache.spark.sql.catalyst.analysis",
-                        "org.apache.spark.sql.catalyst.optimizer", "QueryExecution")),
+    (
+        "query planning",
+        (
+            "org.apache.spark.sql.catalyst.trees",
+            "org.apache.spark.sql.catalyst.analysis",
+            "org.apache.spark.sql.catalyst.optimizer",
+            "QueryExecution",
+        ),
+    ),
     ("class loading", ("java.lang.ClassLoader", "java.util.zip", "java.util.jar")),
-    ("staging cache (build / read)", ("ColumnBuilder", "ColumnAccessor", "columnar.compression",
-                                      "columnar.ColumnType", "DiskStore")),
-    ("row code (projections, filters)", ("GeneratedClass", "org.apache.spark.sql.catalyst.expressions",
-                                         "org.apache.spark.unsafe")),
+    (
+        "staging cache (build / read)",
+        ("ColumnBuilder", "ColumnAccessor", "columnar.compression", "columnar.ColumnType", "DiskStore"),
+    ),
+    (
+        "row code (projections, filters)",
+        ("GeneratedClass", "org.apache.spark.sql.catalyst.expressions", "org.apache.spark.unsafe"),
+    ),
 ]
 STAGE_LINE = re.compile(r"^(\d\d:\d\d:\d\d) curate stage (\S+)\s+([\d.]+) s")
 SAMPLE_TIME = re.compile(r"^\s*startTime = (\d\d:\d\d:\d\d)")
@@ -66,7 +90,7 @@ def samples(recording: Path) -> Iterator[tuple[str, list[str]]]:
         for line in process.stdout:
             if line.startswith("jdk.ExecutionSample"):
                 moment, frames, in_stack = None, [], False
-            elif (match := SAMPLE_TIME.match(line)):
+            elif match := SAMPLE_TIME.match(line):
                 moment = match[1]
             elif line.strip() == "stackTrace = [":
                 in_stack = True
@@ -87,7 +111,7 @@ def stage_windows(log_lines: list[str]) -> list[tuple[str, datetime, datetime]]:
     """(stage, start, end) from the job's `HH:MM:SS curate stage NAME S s` lines."""
     windows = []
     for line in log_lines:
-        if (match := STAGE_LINE.match(line)):
+        if match := STAGE_LINE.match(line):
             end = datetime.strptime(match[1], "%H:%M:%S")
             windows.append((match[2], end - timedelta(seconds=float(match[3])), end))
     return windows
@@ -105,8 +129,10 @@ def summarise(recording: Path, log_lines: list[str], top: int = 4) -> dict[str, 
     summary = {}
     for stage, _, _ in windows:
         total = sum(counts[stage].values())
-        summary[stage] = {"samples": total, "categories": {
-            name: round(n / total, 3) for name, n in counts[stage].most_common(top)} if total else {}}
+        summary[stage] = {
+            "samples": total,
+            "categories": {name: round(n / total, 3) for name, n in counts[stage].most_common(top)} if total else {},
+        }
     return summary
 
 

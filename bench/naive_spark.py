@@ -11,8 +11,20 @@ from pyspark.sql.types import StringType, StructField, StructType
 from jobs.settings import Settings
 from jobs.spark import build_spark_session
 
-ENVELOPE = StructType([StructField(name, StringType()) for name in (
-    "event_type", "schema_version", "payload", "collector_tstamp", "root_id", "collector_id", "enriched_tstamp")])
+ENVELOPE = StructType(
+    [
+        StructField(name, StringType())
+        for name in (
+            "event_type",
+            "schema_version",
+            "payload",
+            "collector_tstamp",
+            "root_id",
+            "collector_id",
+            "enriched_tstamp",
+        )
+    ]
+)
 
 
 def main(source: str, target: str) -> None:

@@ -30,8 +30,8 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
@@ -44,8 +44,20 @@ RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 LOCAL_RAW_DIR = PROJECT_ROOT / ".local" / "bench" / "raw"
 LAKEHOUSE = Path(sys.executable).with_name("lakehouse")
 DEFAULT_EVENTS = 1_300_000
-STAGE_ORDER = ["plan", "validate", "bronze", "quarantine", "silver.tokens", "silver.token_transfers",
-               "silver.taxi_trips", "quality_silver", "gold", "quality_gold", "quality_report", "ingested_files"]
+STAGE_ORDER = [
+    "plan",
+    "validate",
+    "bronze",
+    "quarantine",
+    "silver.tokens",
+    "silver.token_transfers",
+    "silver.taxi_trips",
+    "quality_silver",
+    "gold",
+    "quality_gold",
+    "quality_report",
+    "ingested_files",
+]
 
 
 @dataclass(frozen=True)
@@ -78,24 +90,38 @@ def log(message: str) -> None:
 
 # -- the inputs (cached) ---------------------------------------------------------------------
 
+
 def scenario(settings: Settings, raw: str, warehouse: str) -> Settings:
     """Settings of one bench scenario. Bench warehouses are not registered in Trino: the
     catalog serves the main warehouse."""
-    return settings.with_overrides(raw_uri=f"s3a://{settings.raw_bucket}/{raw}",
-                                   warehouse=f"s3a://{settings.lake_bucket}/{warehouse}", trino_register=False)
+    return settings.with_overrides(
+        raw_uri=f"s3a://{settings.raw_bucket}/{raw}",
+        warehouse=f"s3a://{settings.lake_bucket}/{warehouse}",
+        trino_register=False,
+    )
 
 
-def lakehouse(target: Settings, *args: str, progress: str | None = None, log_file: Path | None = None,
-              java_options: str = "") -> float:
+def lakehouse(
+    target: Settings, *args: str, progress: str | None = None, log_file: Path | None = None, java_options: str = ""
+) -> float:
     """Run the `lakehouse` CLI against a scenario; returns its wall-clock seconds. Lines of
     its log that contain `progress` are shown as they come (a long backfill); `log_file`
     keeps the whole log; `java_options` go to the driver JVM."""
-    env = {**os.environ, "LAKEHOUSE_RAW_URI": target.raw_uri, "LAKEHOUSE_WAREHOUSE": target.warehouse,
-           "LAKEHOUSE_TRINO_REGISTER": "false", "LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS": java_options}
+    env = {
+        **os.environ,
+        "LAKEHOUSE_RAW_URI": target.raw_uri,
+        "LAKEHOUSE_WAREHOUSE": target.warehouse,
+        "LAKEHOUSE_TRINO_REGISTER": "false",
+        "LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS": java_options,
+    }
     started = time.monotonic()
     tail: list[str] = []
-    with subprocess.Popen([str(LAKEHOUSE), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True) as process, open(log_file or os.devnull, "w") as kept:
+    with (
+        subprocess.Popen(
+            [str(LAKEHOUSE), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as process,
+        open(log_file or os.devnull, "w") as kept,
+    ):
         for line in process.stdout:
             tail = [*tail[-199:], line]
             kept.write(line)
@@ -126,8 +152,9 @@ def ensure_history(settings: Settings, bench: Bench) -> tuple[Settings, dict]:
     """A warehouse holding the history days, curated one run per day, built once; returns
     it with its marker (which commit built it: a history from older code may hold tables
     of an older layout, which the measured run would first migrate)."""
-    history = scenario(settings, bench.history_raw,
-                       f"bench/history-seed={bench.seed}-events={bench.events}-from={bench.history_start}")
+    history = scenario(
+        settings, bench.history_raw, f"bench/history-seed={bench.seed}-events={bench.events}-from={bench.history_start}"
+    )
     days = [bench.history_start + timedelta(days=i) for i in range(bench.history_days + 1)]
     ensure_raw(history, bench, days)
     marker = f"{history.lake_key_prefix}_bench/complete.json"
@@ -135,13 +162,18 @@ def ensure_history(settings: Settings, bench: Bench) -> tuple[Settings, dict]:
     if client.list_objects_v2(Bucket=settings.lake_bucket, Prefix=marker, MaxKeys=1).get("KeyCount", 0):
         built = json.loads(client.get_object(Bucket=settings.lake_bucket, Key=marker)["Body"].read())
         if built.get("commit") != code_commit():
-            log(f"the history was built by commit {built.get('commit')}, this is {code_commit()}: delete "
-                f"s3a://{settings.lake_bucket}/{history.lake_key_prefix} to rebuild it with this code")
+            log(
+                f"the history was built by commit {built.get('commit')}, this is {code_commit()}: delete "
+                f"s3a://{settings.lake_bucket}/{history.lake_key_prefix} to rebuild it with this code"
+            )
         return history, built
-    log(f"building the history [{bench.history_start}, {bench.day}) in {history.warehouse}: a backfill, one run "
-        "per day, once (a day already curated is skipped: same input fingerprint)")
-    seconds = lakehouse(history, "run", "--start", str(bench.history_start), "--end", str(bench.day),
-                        progress="succeeded:")
+    log(
+        f"building the history [{bench.history_start}, {bench.day}) in {history.warehouse}: a backfill, one run "
+        "per day, once (a day already curated is skipped: same input fingerprint)"
+    )
+    seconds = lakehouse(
+        history, "run", "--start", str(bench.history_start), "--end", str(bench.day), progress="succeeded:"
+    )
     log(f"history built in {seconds:.0f} s")
     built = {"days": bench.history_days, "events": bench.events, "seed": bench.seed, "commit": code_commit()}
     client.put_object(Bucket=settings.lake_bucket, Key=marker, Body=json.dumps(built))
@@ -162,8 +194,11 @@ def local_copy(settings: Settings, target: Settings, day: date) -> Path:
     bucket, prefix = target.raw_bucket_and_prefix
     folder = LOCAL_RAW_DIR / prefix.strip("/") / f"event_date={day}"
     client = s3_client(settings)
-    keys = [obj["Key"] for page in client.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=f"{prefix}event_date={day}/") for obj in page.get("Contents", [])]
+    keys = [
+        obj["Key"]
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}event_date={day}/")
+        for obj in page.get("Contents", [])
+    ]
     for key in keys:
         path = folder / key.split(f"event_date={day}/", 1)[1]
         if not path.exists():
@@ -174,12 +209,19 @@ def local_copy(settings: Settings, target: Settings, day: date) -> Path:
 
 # -- the measurements --------------------------------------------------------------------------
 
+
 def naive_spark(settings: Settings, target: Settings, day: date) -> float:
-    command = spark_submit_command(target, PROJECT_ROOT / "bench" / "naive_spark.py",
-                                   [f"{target.raw_uri}/event_date={day}/*/*.jsonl.gz",
-                                    target.table_path("naive", "events")])
-    env = {**os.environ, "LAKEHOUSE_WAREHOUSE": target.warehouse, "PYSPARK_PYTHON": sys.executable,
-           "PYSPARK_DRIVER_PYTHON": sys.executable}
+    command = spark_submit_command(
+        target,
+        PROJECT_ROOT / "bench" / "naive_spark.py",
+        [f"{target.raw_uri}/event_date={day}/*/*.jsonl.gz", target.table_path("naive", "events")],
+    )
+    env = {
+        **os.environ,
+        "LAKEHOUSE_WAREHOUSE": target.warehouse,
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+    }
     started = time.monotonic()
     result = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0:
@@ -231,26 +273,41 @@ def succeeded_runs(settings: Settings, warehouses: dict[str, Settings]) -> dict[
     rows = {}
     for name, target in warehouses.items():
         ledger = spark.read.format("delta").load(target.table_path("ops", "pipeline_runs"))
-        rows[name] = [row.asDict(recursive=True) for row in
-                      ledger.where(F.col("status") == "succeeded").orderBy("finished_at").collect()]
+        rows[name] = [
+            row.asDict(recursive=True)
+            for row in ledger.where(F.col("status") == "succeeded").orderBy("finished_at").collect()
+        ]
     spark.stop()
     return rows
 
 
 # -- the report ----------------------------------------------------------------------------
 
+
 def machine() -> dict:
-    memory = next(int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal:"))
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    memory = next(
+        int(line.split()[1]) * 1024
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     return {"cores": os.cpu_count(), "memory_bytes": memory, "cpu": cpu, "os": platform.platform()}
 
 
 def versions(settings: Settings) -> dict:
-    return {"python": platform.python_version(), **{p: version(p) for p in (
-        "pyspark", "delta-spark", "great-expectations", "duckdb", "pyarrow", "pandas")},
-        "delta_jvm": settings.versions.delta, "hadoop_aws": settings.versions.hadoop_aws}
+    return {
+        "python": platform.python_version(),
+        **{p: version(p) for p in ("pyspark", "delta-spark", "great-expectations", "duckdb", "pyarrow", "pandas")},
+        "delta_jvm": settings.versions.delta,
+        "hadoop_aws": settings.versions.hadoop_aws,
+    }
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -286,21 +343,36 @@ def markdown(result: dict) -> str:
         "| stage | first run | rerun | after history |",
         "|---|---:|---:|---:|",
     ]
+
     def cell(seconds: float | None) -> str:
         return "—" if seconds is None else f"{seconds:.1f}"
 
     seen = [*stages, *r["rerun_stage_seconds"], *r["day31_stage_seconds"]]
     for stage in sorted(dict.fromkeys(seen), key=lambda s: STAGE_ORDER.index(s) if s in STAGE_ORDER else 99):
-        lines.append(f"| {stage} | {cell(stages.get(stage))} | {cell(r['rerun_stage_seconds'].get(stage))} | "
-                     f"{cell(r['day31_stage_seconds'].get(stage))} |")
-    lines += ["", f"The history days' own runs (seconds, oldest first): "
-              f"{', '.join(f'{v:.0f}' for v in r['history_run_seconds'].values())}."]
-    lines += ["", f"Quality gates (GE): {r['quality_seconds']:.1f} s = {r['quality_share']:.1%} of the stage seconds, "
-              f"{r['quality_share_of_e2e']:.1%} of the end-to-end time.",
-              "", "Targets: " + "; ".join(f"{k}: {v}" for k, v in r["targets"].items()), ""]
+        lines.append(
+            f"| {stage} | {cell(stages.get(stage))} | {cell(r['rerun_stage_seconds'].get(stage))} | "
+            f"{cell(r['day31_stage_seconds'].get(stage))} |"
+        )
+    lines += [
+        "",
+        f"The history days' own runs (seconds, oldest first): "
+        f"{', '.join(f'{v:.0f}' for v in r['history_run_seconds'].values())}.",
+    ]
+    lines += [
+        "",
+        f"Quality gates (GE): {r['quality_seconds']:.1f} s = {r['quality_share']:.1%} of the stage seconds, "
+        f"{r['quality_share_of_e2e']:.1%} of the end-to-end time.",
+        "",
+        "Targets: " + "; ".join(f"{k}: {v}" for k, v in r["targets"].items()),
+        "",
+    ]
     if r.get("profile"):
-        lines += ["Where the first run's JVM spent its CPU (JFR execution samples; Python workers not included):",
-                  "", "| stage | samples | top categories |", "|---|---:|---|"]
+        lines += [
+            "Where the first run's JVM spent its CPU (JFR execution samples; Python workers not included):",
+            "",
+            "| stage | samples | top categories |",
+            "|---|---:|---|",
+        ]
         for stage, row in r["profile"].items():
             shares = ", ".join(f"{name} {share:.0%}" for name, share in row["categories"].items())
             lines.append(f"| {stage} | {row['samples']} | {shares} |")
@@ -309,20 +381,24 @@ def markdown(result: dict) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=DEFAULT_EVENTS)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--day", type=date.fromisoformat, default=date(2026, 10, 1))
     parser.add_argument("--history-days", type=int, default=30)
     parser.add_argument("--prepare", action="store_true", help="only generate the data and build the history")
-    parser.add_argument("--profile", action="store_true",
-                        help="record the first run with Java Flight Recorder and summarise it per stage "
-                             "(bench/results/first-run.jfr; adds a few per cent to that run)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="record the first run with Java Flight Recorder and summarise it per stage "
+        "(bench/results/first-run.jfr; adds a few per cent to that run)",
+    )
     args = parser.parse_args(argv)
     bench = Bench(args.events, args.seed, args.day, args.history_days)
     settings = Settings.load()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
 
     runs_prefix = f"bench/runs/{stamp}"
     single = scenario(settings, bench.day_raw, f"{runs_prefix}/first")
@@ -338,8 +414,9 @@ def main(argv: list[str]) -> int:
         recording = RESULTS_DIR / "first-run.jfr"
         recording.unlink(missing_ok=True)
         java = f"-XX:StartFlightRecording=filename={recording},settings=profile" if args.profile else ""
-        first = lakehouse(single, "run", "--date", str(bench.day), log_file=RESULTS_DIR / "first-run.log",
-                          java_options=java)
+        first = lakehouse(
+            single, "run", "--date", str(bench.day), log_file=RESULTS_DIR / "first-run.log", java_options=java
+        )
         log(f"(a) {first:.1f} s; (b) the same window again")
         rerun = lakehouse(single, "run", "--date", str(bench.day))
         log(f"(b) {rerun:.1f} s; (c) {bench.day} after {bench.history_days} days of history")
@@ -358,12 +435,18 @@ def main(argv: list[str]) -> int:
     stage_seconds = first_run["stage_seconds"]
     quality = sum(v for k, v in stage_seconds.items() if k.startswith("quality"))
     result = {
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "events": bench.events, "seed": bench.seed, "day": str(bench.day), "history_days": bench.history_days,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "events": bench.events,
+        "seed": bench.seed,
+        "day": str(bench.day),
+        "history_days": bench.history_days,
         "lines_read": first_run["counts"]["lines_read"],
-        "e2e_seconds": round(first, 2), "rerun_seconds": round(rerun, 2),
-        "day1_seconds": round(first, 2), "day31_seconds": round(day31, 2),
-        "naive_spark_seconds": round(naive, 2), "duckdb_seconds": round(duck, 2),
+        "e2e_seconds": round(first, 2),
+        "rerun_seconds": round(rerun, 2),
+        "day1_seconds": round(first, 2),
+        "day31_seconds": round(day31, 2),
+        "naive_spark_seconds": round(naive, 2),
+        "duckdb_seconds": round(duck, 2),
         "peak_rss_bytes": first_run["peak_rss_bytes"],
         "records_per_second": round(first_run["counts"]["lines_read"] / first, 1),
         "job_seconds": first_run["seconds"],
@@ -372,25 +455,38 @@ def main(argv: list[str]) -> int:
         "rerun_skipped": rerun_run["unchanged_since"] == first_run["run_id"],
         "day31_stage_seconds": day31_run["stage_seconds"],
         # each history day's own run, oldest first: whether the cost grows as history does
-        "history_run_seconds": {str(r["window_start"]): round(r["seconds"], 1)
-                                for r in ledgers["history"] if r["kind"] == "run" and not r["unchanged_since"]},
+        "history_run_seconds": {
+            str(r["window_start"]): round(r["seconds"], 1)
+            for r in ledgers["history"]
+            if r["kind"] == "run" and not r["unchanged_since"]
+        },
         "quality_seconds": round(quality, 2),
         "quality_share": round(quality / sum(stage_seconds.values()), 4),
         "quality_share_of_e2e": round(quality / first, 4),
         "counts": first_run["counts"],
-        "commit": code_commit(), "history_built_by_commit": history_marker.get("commit"),
-        "machine": machine(), "versions": versions(settings),
-        "settings": {"spark_master": settings.spark_master, "spark_driver_memory": settings.spark_driver_memory,
-                     "spark_shuffle_partitions": settings.spark_shuffle_partitions,
-                     "grace_days": settings.grace_days, "look_back_days": settings.look_back_days,
-                     "profiled": args.profile},
+        "commit": code_commit(),
+        "history_built_by_commit": history_marker.get("commit"),
+        "machine": machine(),
+        "versions": versions(settings),
+        "settings": {
+            "spark_master": settings.spark_master,
+            "spark_driver_memory": settings.spark_driver_memory,
+            "spark_shuffle_partitions": settings.spark_shuffle_partitions,
+            "grace_days": settings.grace_days,
+            "look_back_days": settings.look_back_days,
+            "profiled": args.profile,
+        },
     }
     if args.profile:
         from bench.jfr_summary import summarise
 
         result["profile"] = summarise(recording, (RESULTS_DIR / "first-run.log").read_text().splitlines())
-    result["ratios"] = {"ours/duckdb": ratio(first, duck), "ours/naive_spark": ratio(first, naive),
-                        "rerun/first": ratio(rerun, first), "day31/day1": ratio(day31, first)}
+    result["ratios"] = {
+        "ours/duckdb": ratio(first, duck),
+        "ours/naive_spark": ratio(first, naive),
+        "rerun/first": ratio(rerun, first),
+        "day31/day1": ratio(day31, first),
+    }
     result["targets"] = {
         "e2e <= 60 s": f"{first:.1f} s",
         "rerun <= 50% of first": f"{result['ratios']['rerun/first']:.0%}",

@@ -34,5 +34,9 @@ with DAG(
     tags=["lakehouse", "backfill"],
     doc_md=__doc__,
 ):
-    (check_endpoints() >> curate("backfill", ["run", *RANGE, "--daily"], timedelta(hours=24))
-     >> publish() >> report_runs(RANGE))
+    (
+        check_endpoints()
+        >> curate("backfill", ["run", *RANGE, "--daily"], timedelta(hours=24))
+        >> publish()
+        >> report_runs(RANGE)
+    )

@@ -38,5 +38,10 @@ with DAG(
     tags=["lakehouse", "daily"],
     doc_md=__doc__,
 ):
-    (check_endpoints() >> wait_for_input() >> curate("curate", ["run", *WINDOW], timedelta(hours=2))
-     >> publish() >> report_runs())
+    (
+        check_endpoints()
+        >> wait_for_input()
+        >> curate("curate", ["run", *WINDOW], timedelta(hours=2))
+        >> publish()
+        >> report_runs()
+    )

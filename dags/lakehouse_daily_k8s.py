@@ -32,9 +32,11 @@ from lakehouse_tasks import CATCHUP, DEFAULT_ARGS, INPUT_POKE, INPUT_TIMEOUT, TA
 
 NAMESPACE = "{{ var.value.get('lakehouse_namespace', 'lakehouse') }}"
 IMAGE = "{{ var.value.get('lakehouse_jobs_image', '" + jobs_image() + "') }}"
-JOBS_ENV = [k8s.V1EnvFromSource(config_map_ref=k8s.V1ConfigMapEnvSource(name="lakehouse-jobs")),
-            k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name="lakehouse-jobs-s3")),
-            k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name="lakehouse-jobs-trino"))]
+JOBS_ENV = [
+    k8s.V1EnvFromSource(config_map_ref=k8s.V1ConfigMapEnvSource(name="lakehouse-jobs")),
+    k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name="lakehouse-jobs-s3")),
+    k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name="lakehouse-jobs-trino")),
+]
 # check, publish and last-run log in to Trino over HTTPS: its certificate, where
 # LAKEHOUSE_TRINO_CA_FILE (k8s/base/jobs.env) names it.
 TRINO_CA = k8s.V1Volume(name="trino-ca", config_map=k8s.V1ConfigMapVolumeSource(name="trino-ca"))
@@ -44,12 +46,22 @@ TRINO_CA_MOUNT = k8s.V1VolumeMount(name="trino-ca", mount_path="/etc/trino-ca", 
 def lakehouse_pod(task_id: str, script: str, **kwargs) -> KubernetesPodOperator:
     """A pod of the jobs image running a `lakehouse` command line."""
     return KubernetesPodOperator(
-        task_id=task_id, name=f"lakehouse-{task_id.replace('_', '-')}", namespace=NAMESPACE, image=IMAGE,
-        cmds=["/bin/bash", "-ec"], arguments=[script], env_from=JOBS_ENV,
-        volumes=[TRINO_CA], volume_mounts=[TRINO_CA_MOUNT],
-        container_resources=k8s.V1ResourceRequirements(requests={"cpu": "100m", "memory": "512Mi"},
-                                                       limits={"memory": "1Gi"}),
-        on_finish_action="delete_succeeded_pod", get_logs=True, **kwargs)
+        task_id=task_id,
+        name=f"lakehouse-{task_id.replace('_', '-')}",
+        namespace=NAMESPACE,
+        image=IMAGE,
+        cmds=["/bin/bash", "-ec"],
+        arguments=[script],
+        env_from=JOBS_ENV,
+        volumes=[TRINO_CA],
+        volume_mounts=[TRINO_CA_MOUNT],
+        container_resources=k8s.V1ResourceRequirements(
+            requests={"cpu": "100m", "memory": "512Mi"}, limits={"memory": "1Gi"}
+        ),
+        on_finish_action="delete_succeeded_pod",
+        get_logs=True,
+        **kwargs,
+    )
 
 
 with DAG(
@@ -65,14 +77,17 @@ with DAG(
     doc_md=__doc__,
 ):
     window = " ".join(WINDOW)
-    check_endpoints = lakehouse_pod("check_endpoints", "lakehouse check", retries=3,
-                                    execution_timeout=timedelta(minutes=5))
+    check_endpoints = lakehouse_pod(
+        "check_endpoints", "lakehouse check", retries=3, execution_timeout=timedelta(minutes=5)
+    )
     wait_for_input = lakehouse_pod(
         "wait_for_input",
         f"until lakehouse input-ready {window}; do sleep {int(INPUT_POKE.total_seconds())}; done",
         # Not a sensor (no pod sensor exists): a lost pod (a drained node) is retried once,
         # which after a timeout means one more wait.
-        retries=1, execution_timeout=INPUT_TIMEOUT)
+        retries=1,
+        execution_timeout=INPUT_TIMEOUT,
+    )
     curate = SparkKubernetesOperator(
         task_id="curate",
         name="lakehouse-curate",

@@ -17,8 +17,7 @@ import yaml
 CURATE_APPLICATION = Path(__file__).resolve().parent.parent / "k8s" / "base" / "spark" / "curate.yaml"
 
 
-def curate_application(start: str, end: str, image: str | None = None,
-                       template: Path = CURATE_APPLICATION) -> dict:
+def curate_application(start: str, end: str, image: str | None = None, template: Path = CURATE_APPLICATION) -> dict:
     """The SparkApplication that curates [start, end): the deployed object's spec with
     the run's window; publishing to Trino is a task of its own, as in lakehouse_daily."""
     application = copy.deepcopy(yaml.safe_load(template.read_text()))

@@ -32,17 +32,23 @@ WINDOW = ["--start", "{{ data_interval_start | ds }}", "--end", "{{ data_interva
 ALERT_CONNECTION = "lakehouse_alerts"
 TABLES_POOL = "lakehouse_tables"  # one slot: never two curation runs on the same tables
 
-INPUT_TIMEOUT = timedelta(seconds=int(os.environ.get("LAKEHOUSE_INPUT_TIMEOUT_SECONDS", 6 * 3600)))
-INPUT_POKE = timedelta(seconds=int(os.environ.get("LAKEHOUSE_INPUT_POKE_SECONDS", 300)))
+INPUT_TIMEOUT = timedelta(seconds=int(os.environ.get("LAKEHOUSE_INPUT_TIMEOUT_SECONDS", str(6 * 3600))))
+INPUT_POKE = timedelta(seconds=int(os.environ.get("LAKEHOUSE_INPUT_POKE_SECONDS", "300")))
 CATCHUP = os.environ.get("LAKEHOUSE_DAG_CATCHUP", "false").lower() in ("1", "true", "yes")
+
 
 def alert_text(context) -> str:
     ti = context["ti"]
-    interval = f"[{context['data_interval_start']:%Y-%m-%d}, {context['data_interval_end']:%Y-%m-%d})" \
-        if context.get("data_interval_start") else "(no data interval)"
+    interval = (
+        f"[{context['data_interval_start']:%Y-%m-%d}, {context['data_interval_end']:%Y-%m-%d})"
+        if context.get("data_interval_start")
+        else "(no data interval)"
+    )
     error = context.get("exception")
-    return (f":red_circle: lakehouse: task {ti.task_id} of DAG {ti.dag_id} failed for {interval} "
-            f"(try {ti.try_number}): {error!s:.300}\nlog: {ti.log_url}")
+    return (
+        f":red_circle: lakehouse: task {ti.task_id} of DAG {ti.dag_id} failed for {interval} "
+        f"(try {ti.try_number}): {error!s:.300}\nlog: {ti.log_url}"
+    )
 
 
 def alert_on_failure(context) -> None:

@@ -40,7 +40,7 @@ def print_table(header: list[str], rows: list[list]) -> None:
     cells = [header, *[[display_value(v) for v in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     for n, row in enumerate(cells):
-        print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+        print("  ".join(value.ljust(width) for value, width in zip(row, widths, strict=False)).rstrip())
         if n == 0:
             print("  ".join("-" * width for width in widths))
 
@@ -68,8 +68,14 @@ def generate(settings: Settings, args: argparse.Namespace) -> int:
     else:
         bucket, prefix = settings.raw_bucket_and_prefix
         check_endpoints(settings, buckets=[bucket], trino=False)
-        sink = ObjectStoreBucket(settings.s3_endpoint, settings.s3_region, settings.loader_s3_access_key,
-                                 settings.loader_s3_secret_key, bucket, prefix)
+        sink = ObjectStoreBucket(
+            settings.s3_endpoint,
+            settings.s3_region,
+            settings.loader_s3_access_key,
+            settings.loader_s3_secret_key,
+            bucket,
+            prefix,
+        )
     rates = DefectRates.none() if args.no_defects else DefectRates().scaled(args.defect_scale)
     for offset in range(args.days):
         day = args.date + timedelta(days=offset)
@@ -98,11 +104,25 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     check_endpoints(settings, buckets=run_buckets(settings), trino=settings.trino_register)
     # A backfill is one spark-submit that runs the days one after another (never in
     # parallel): each day is a run of its own, without a JVM start per day.
-    code = submit(settings, "curation/job", ["run", "--start", str(windows[0][0]), "--end", str(windows[-1][1]),
-                                             *(["--daily"] if len(windows) > 1 else []), *extra])
+    code = submit(
+        settings,
+        "curation/job",
+        [
+            "run",
+            "--start",
+            str(windows[0][0]),
+            "--end",
+            str(windows[-1][1]),
+            *(["--daily"] if len(windows) > 1 else []),
+            *extra,
+        ],
+    )
     if code != 0 and len(windows) > 1:
-        print(f"error: the backfill [{windows[0][0]}, {windows[-1][1]}) failed (exit {code}); the log names the "
-              "failed window, later windows were not run", file=sys.stderr)
+        print(
+            f"error: the backfill [{windows[0][0]}, {windows[-1][1]}) failed (exit {code}); the log names the "
+            "failed window, later windows were not run",
+            file=sys.stderr,
+        )
     return code
 
 
@@ -117,17 +137,23 @@ def window_of(args: argparse.Namespace) -> tuple[date, date]:
 
 def run_buckets(settings: Settings) -> list[str]:
     """The buckets a curation run reads or writes."""
-    return [settings.lake_bucket] + ([settings.raw_bucket_and_prefix[0]]
-                                     if settings.raw_location.startswith("s3a://") else [])
+    return [settings.lake_bucket] + (
+        [settings.raw_bucket_and_prefix[0]] if settings.raw_location.startswith("s3a://") else []
+    )
 
 
 def check(settings: Settings, args: argparse.Namespace) -> int:
     """The endpoints a run needs (Airflow's first task): one clear line either way."""
     buckets = run_buckets(settings)
     check_endpoints(settings, buckets=buckets, trino=True)
-    where = (f"object store {settings.s3_endpoint} (buckets {', '.join(buckets)}), "
-             f"Trino {settings.trino_host}:{settings.trino_port}") if settings.uses_object_store else \
-        f"local warehouse {settings.warehouse}"
+    where = (
+        (
+            f"object store {settings.s3_endpoint} (buckets {', '.join(buckets)}), "
+            f"Trino {settings.trino_host}:{settings.trino_port}"
+        )
+        if settings.uses_object_store
+        else f"local warehouse {settings.warehouse}"
+    )
     print(f"endpoints ok: {where}")
     return 0
 
@@ -140,8 +166,10 @@ def input_ready(settings: Settings, args: argparse.Namespace) -> int:
     days = [start + timedelta(days=i) for i in range((end - start).days)]
     missing = days_not_landed(settings, days)
     if missing:
-        print(f"input not complete: no {COMPLETE_MARKER} yet for {', '.join(map(str, missing))} "
-              f"under {settings.raw_location}")
+        print(
+            f"input not complete: no {COMPLETE_MARKER} yet for {', '.join(map(str, missing))} "
+            f"under {settings.raw_location}"
+        )
         return INPUT_NOT_READY
     print(f"input complete: {', '.join(map(str, days))} under {settings.raw_location}")
     return 0
@@ -150,19 +178,23 @@ def input_ready(settings: Settings, args: argparse.Namespace) -> int:
 def last_run(settings: Settings, args: argparse.Namespace) -> int:
     """The ledger rows of a window's latest runs, through Trino; the last line is the newest run id."""
     start, end = window_of(args)
-    rows = query(trino_connection(settings), f"""
+    rows = query(
+        trino_connection(settings),
+        f"""
         SELECT run_id, window_start, status, round(seconds, 1), element_at(counts, 'lines_read'),
                element_at(counts, 'inserted'), unchanged_since, error
         FROM ops.pipeline_runs
         WHERE kind = 'run' AND status <> 'running'
           AND window_start >= DATE '{start}' AND window_end <= DATE '{end}'
-        ORDER BY started_at""")
+        ORDER BY started_at""",
+    )
     if not rows:
         print(f"error: no finished run in the ledger for [{start}, {end})", file=sys.stderr)
         return 1
     latest: dict[date, list] = {row[1]: row for row in rows}  # the newest run of each day
-    print_table(["run", "window", "status", "seconds", "lines", "inserted", "unchanged since", "error"],
-                list(latest.values()))
+    print_table(
+        ["run", "window", "status", "seconds", "lines", "inserted", "unchanged since", "error"], list(latest.values())
+    )
     failed = [row[0] for row in latest.values() if row[2] != "succeeded"]
     print(rows[-1][0])
     return 1 if failed else 0
@@ -193,37 +225,52 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
         print_table(header, query(conn, sql))
 
     day = args.date.isoformat()
-    show("Rows per table", """
+    show(
+        "Rows per table",
+        """
         SELECT 'bronze.events', count(*) FROM bronze.events
         UNION ALL SELECT 'quarantine.events', count(*) FROM quarantine.events
         UNION ALL SELECT 'silver.taxi_trips', count(*) FROM silver.taxi_trips
         UNION ALL SELECT 'silver.token_transfers', count(*) FROM silver.token_transfers
         UNION ALL SELECT 'silver.tokens', count(*) FROM silver.tokens
         UNION ALL SELECT 'ops.pipeline_runs', count(*) FROM ops.pipeline_runs
-        ORDER BY 1""", ["table", "rows"])
-    show(f"Quarantine by reason (landed {day})", f"""
+        ORDER BY 1""",
+        ["table", "rows"],
+    )
+    show(
+        f"Quarantine by reason (landed {day})",
+        f"""
         SELECT primary_reason, count(*) AS lines FROM quarantine.events
-        WHERE event_date = DATE '{day}' GROUP BY 1 ORDER BY 2 DESC, 1""", ["reason", "lines"])
-    show("Last runs", """
+        WHERE event_date = DATE '{day}' GROUP BY 1 ORDER BY 2 DESC, 1""",
+        ["reason", "lines"],
+    )
+    show(
+        "Last runs",
+        """
         SELECT run_id, status, window_start, round(seconds, 1),
                element_at(counts, 'lines_read'), element_at(counts, 'inserted'),
                element_at(counts, 'duplicates_in_window') + element_at(counts, 'duplicates_history'),
                element_at(counts, 'quarantined_unparseable') + element_at(counts, 'quarantined_contract')
         FROM ops.pipeline_runs WHERE status <> 'running' ORDER BY started_at DESC LIMIT 5""",
-         ["run", "status", "window", "seconds", "lines", "inserted", "duplicates", "quarantined"])
-    show("Token transfers by business date (silver)", """
+        ["run", "status", "window", "seconds", "lines", "inserted", "duplicates", "quarantined"],
+    )
+    show(
+        "Token transfers by business date (silver)",
+        """
         SELECT business_date, count(*) AS transfers, count(DISTINCT token_address) AS tokens,
                max(length(value)) AS longest_value_digits
         FROM silver.token_transfers GROUP BY 1 ORDER BY 1 DESC LIMIT 6""",
-         ["business_date", "transfers", "tokens", "max value digits"])
+        ["business_date", "transfers", "tokens", "max value digits"],
+    )
 
     analyst = trino_connection(settings, as_analyst=True)  # read-only: gold and serving only
     sql = f"""SELECT token_address, symbol, transfers, distinct_senders, distinct_receivers, volume_raw
               FROM gold.agg_token_transfers_daily WHERE business_date = DATE '{day}'
               ORDER BY transfers DESC, token_address LIMIT 5"""
     print(f"\nTop tokens on {day} (gold), as the read-only analyst\nTrino (user analyst) > {' '.join(sql.split())}")
-    print_table(["token", "symbol", "transfers", "senders", "receivers", "raw volume (exact uint256 sum)"],
-                query(analyst, sql))
+    print_table(
+        ["token", "symbol", "transfers", "senders", "receivers", "raw volume (exact uint256 sum)"], query(analyst, sql)
+    )
     return 0
 
 
@@ -235,8 +282,10 @@ def publish(settings: Settings, args: argparse.Namespace) -> int:
     check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
     tables = [*table_names(load_contracts()), "ops.pipeline_runs", "ops.quality_results", "ops.stack_smoke"]
     published = publish_to_trino(settings, tables)
-    print(f"published {len(published['tables'])} tables and {len(published['views'])} views to Trino "
-          f"({settings.trino_host}:{settings.trino_port})")
+    print(
+        f"published {len(published['tables'])} tables and {len(published['views'])} views to Trino "
+        f"({settings.trino_host}:{settings.trino_port})"
+    )
     return 0
 
 
@@ -251,9 +300,13 @@ def docs(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     prefix = f"{settings.lake_key_prefix}ops/data_docs/"
     pages = s3_client(settings).get_paginator("list_objects_v2").paginate(Bucket=settings.lake_bucket, Prefix=prefix)
-    sites = sorted((obj["LastModified"], obj["Key"]) for page in pages for obj in page.get("Contents", [])
-                   if obj["Key"].count("/") == prefix.count("/") + 1 and obj["Key"].endswith("/index.html"))
-    for modified, key in sites[-args.last:]:
+    sites = sorted(
+        (obj["LastModified"], obj["Key"])
+        for page in pages
+        for obj in page.get("Contents", [])
+        if obj["Key"].count("/") == prefix.count("/") + 1 and obj["Key"].endswith("/index.html")
+    )
+    for modified, key in sites[-args.last :]:
         print(f"lake  {modified:%Y-%m-%d %H:%M:%S} UTC  s3://{settings.lake_bucket}/{key}")
     if not sites:
         print(f"lake: no Data Docs under s3://{settings.lake_bucket}/{prefix} yet (make run)")
@@ -278,12 +331,15 @@ def main(argv: list[str]) -> int:
     gen.add_argument("--defect-scale", type=float, default=1.0, help="multiply the default defect rates")
     gen.add_argument("--no-defects", action="store_true", help="only valid, unique events")
 
-    run_parser = commands.add_parser("run", help="curate one day (--date) or a backfill (--start/--end) with spark-submit")
+    run_parser = commands.add_parser(
+        "run", help="curate one day (--date) or a backfill (--start/--end) with spark-submit"
+    )
     run_parser.add_argument("--date", type=iso_date, help="one day: the window [D, D+1)")
     run_parser.add_argument("--start", type=iso_date, help="first day of a backfill")
     run_parser.add_argument("--end", type=iso_date, help="end of a backfill (exclusive)")
-    run_parser.add_argument("--reprocess", action="store_true",
-                            help="run a window again even if its files and definitions are unchanged")
+    run_parser.add_argument(
+        "--reprocess", action="store_true", help="run a window again even if its files and definitions are unchanged"
+    )
     run_parser.add_argument("--kill-after", help=argparse.SUPPRESS)
     run_parser.add_argument("--kill-during", help=argparse.SUPPRESS)
     rollback_parser = commands.add_parser("rollback", help="restore the tables to their versions before a run")
@@ -292,8 +348,10 @@ def main(argv: list[str]) -> int:
     commands.add_parser("replay-quarantine", help="re-validate quarantined lines after a contract fix")
     commands.add_parser("publish", help="create the Trino schemas, register every table, create the serving views")
     commands.add_parser("check", help="check the object store and Trino a run needs (one line)")
-    for name, text in (("input-ready", "exit 0 when each day of the window has its _SUCCESS marker, else 1"),
-                       ("last-run", "the ledger rows of a window's latest runs; the last line is the newest run id")):
+    for name, text in (
+        ("input-ready", "exit 0 when each day of the window has its _SUCCESS marker, else 1"),
+        ("last-run", "the ledger rows of a window's latest runs; the last line is the newest run id"),
+    ):
         window_parser = commands.add_parser(name, help=text)
         window_parser.add_argument("--date", type=iso_date, help="one day: the window [D, D+1)")
         window_parser.add_argument("--start", type=iso_date)
@@ -305,10 +363,20 @@ def main(argv: list[str]) -> int:
     docs_parser.add_argument("--last", type=int, default=5, help="how many runs' sites to list")
 
     args = parser.parse_args(argv)
-    handlers = {"smoke": smoke, "generate": generate, "run": run, "rollback": rollback,
-                "replay-quarantine": replay_quarantine, "report": report, "publish": publish,
-                "docs": docs, "check": check, "input-ready": input_ready, "last-run": last_run,
-                "spark-properties": spark_properties}
+    handlers = {
+        "smoke": smoke,
+        "generate": generate,
+        "run": run,
+        "rollback": rollback,
+        "replay-quarantine": replay_quarantine,
+        "report": report,
+        "publish": publish,
+        "docs": docs,
+        "check": check,
+        "input-ready": input_ready,
+        "last-run": last_run,
+        "spark-properties": spark_properties,
+    }
     return handlers[args.command](Settings.load(), args)
 
 

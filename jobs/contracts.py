@@ -27,10 +27,32 @@ COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 COMPARE_OPS = {"<", "<=", ">", ">=", "==", "!="}
 NUMERIC_TYPES = {"integer", "long", "double"}
 
-_FIELD_KEYS = {"name", "column", "type", "nullable", "format", "timezone", "min", "max",
-               "enum", "pattern", "max_length", "description"}
-_CONTRACT_KEYS = {"event_type", "schema_version", "description", "target_table", "business_key",
-                  "business_date", "fields", "rules", "upcast", "latest_by"}
+_FIELD_KEYS = {
+    "name",
+    "column",
+    "type",
+    "nullable",
+    "format",
+    "timezone",
+    "min",
+    "max",
+    "enum",
+    "pattern",
+    "max_length",
+    "description",
+}
+_CONTRACT_KEYS = {
+    "event_type",
+    "schema_version",
+    "description",
+    "target_table",
+    "business_key",
+    "business_date",
+    "fields",
+    "rules",
+    "upcast",
+    "latest_by",
+}
 
 
 class ContractError(LakehouseError):

@@ -61,7 +61,8 @@ def load_envelope(contracts_dir: Path) -> EnvelopeContract:
     files = sorted(directory.glob("*.yaml"))
     if len(files) != 1:
         raise EnvelopeContractError(
-            f"{directory}: expected exactly one envelope contract (*.yaml), found {[f.name for f in files]}")
+            f"{directory}: expected exactly one envelope contract (*.yaml), found {[f.name for f in files]}"
+        )
     path = files[0]
     try:
         document = yaml.safe_load(path.read_text())
@@ -125,7 +126,6 @@ def parse_field(raw: Any, where: str) -> EnvelopeField:
         format=raw.get("format"),
         pattern=raw.get("pattern"),
         max_length=raw.get("max_length"),
-        not_before=(datetime.combine(not_before, datetime.min.time(), tzinfo=UTC)
-                    if not_before is not None else None),
+        not_before=(datetime.combine(not_before, datetime.min.time(), tzinfo=UTC) if not_before is not None else None),
         not_after_landing=bool(raw.get("not_after_landing", False)),
     )

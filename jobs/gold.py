@@ -49,15 +49,16 @@ class References:
             return view
         return f"delta.`{self.settings.table_path(schema, table)}`"
 
-    def only_rows(self, name: str, condition: str) -> "References":
+    def only_rows(self, name: str, condition: str) -> References:
         """The same references, but `name` reads only the rows that meet `condition`."""
         view = "pending_" + name.replace(".", "_")
         self.spark.sql(f"SELECT * FROM {self(name)} WHERE {condition}").createOrReplaceTempView(view)
         return References(self.spark, self.settings, {**self.views, name: view})
 
 
-def build_gold(spark: SparkSession, settings: Settings, dates: list[date],
-               models: list[Model] | None = None) -> dict[str, int]:
+def build_gold(
+    spark: SparkSession, settings: Settings, dates: list[date], models: list[Model] | None = None
+) -> dict[str, int]:
     """Build every model (full ones entirely, by_date ones for `dates`, incremental ones
     with their source's new rows on `dates`); returns the versions of the tables written."""
     models = models if models is not None else load_models()
@@ -100,8 +101,12 @@ def model_rows(spark: SparkSession, model: Model, references: References, dates:
 
 def rebuild(spark: SparkSession, model: Model, path: str, references: References, dates: list[date]) -> str:
     rows = model_rows(spark, model, references, dates)
-    writer = (rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-              .option(lake.STATISTICS_PROPERTY, lake.statistics_columns(rows.schema, model.partition_by)))
+    writer = (
+        rows.write.format("delta")
+        .mode("overwrite")
+        .option("overwriteSchema", "true")
+        .option(lake.STATISTICS_PROPERTY, lake.statistics_columns(rows.schema, model.partition_by))
+    )
     if model.partition_by:
         writer = writer.partitionBy(*model.partition_by)
     writer.save(path)
@@ -109,13 +114,19 @@ def rebuild(spark: SparkSession, model: Model, path: str, references: References
 
 
 def replace_dates(spark: SparkSession, model: Model, path: str, references: References, dates: list[date]) -> str:
-    (model_rows(spark, model, references, dates).write.format("delta").mode("overwrite")
-        .option("replaceWhere", f"{model.date_column} IN ({sql_date_list(dates)})").save(path))
+    (
+        model_rows(spark, model, references, dates)
+        .write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", f"{model.date_column} IN ({sql_date_list(dates)})")
+        .save(path)
+    )
     return f"{len(dates)} date(s) recomputed"
 
 
-def append_pending(spark: SparkSession, settings: Settings, model: Model, path: str, references: References,
-                   dates: list[date]) -> str | None:
+def append_pending(
+    spark: SparkSession, settings: Settings, model: Model, path: str, references: References, dates: list[date]
+) -> str | None:
     """Append the model's rows for the source rows of (date, run) pairs it lacks; None if
     there are none (then nothing is written)."""
     source = settings.table_path(*model.incremental_source.split("."))
@@ -127,8 +138,9 @@ def append_pending(spark: SparkSession, settings: Settings, model: Model, path: 
     return f"appended the rows of {sum(map(len, pending.values()))} (date, run) pair(s)"
 
 
-def unmodelled_runs(spark: SparkSession, source_path: str, model_path: str, date_column: str,
-                    dates: list[date]) -> dict[date, list[str]]:
+def unmodelled_runs(
+    spark: SparkSession, source_path: str, model_path: str, date_column: str, dates: list[date]
+) -> dict[date, list[str]]:
     """{date: run ids} of the source rows on `dates` the model does not hold yet.
 
     Pairs, not run ids alone: a run killed before gold leaves rows on several dates, and a
@@ -137,8 +149,14 @@ def unmodelled_runs(spark: SparkSession, source_path: str, model_path: str, date
     so comparing pairs finds every missing row without joining row keys."""
 
     def pairs(path: str) -> set[tuple[date, str]]:
-        rows = (spark.read.format("delta").load(path).where(f"{date_column} IN ({sql_date_list(dates)})")
-                .select(date_column, LINEAGE).distinct().collect())
+        rows = (
+            spark.read.format("delta")
+            .load(path)
+            .where(f"{date_column} IN ({sql_date_list(dates)})")
+            .select(date_column, LINEAGE)
+            .distinct()
+            .collect()
+        )
         return {(r[0], r[1]) for r in rows}
 
     pending: dict[date, list[str]] = defaultdict(list)
@@ -154,5 +172,7 @@ def source_dates(spark: SparkSession, path: str, date_column: str) -> list[date]
 
 def pending_condition(pending: dict[date, list[str]], date_column: str) -> str:
     """A predicate that keeps the source rows of the pending (date, run) pairs."""
-    return " OR ".join(f"({date_column} = {sql_date_list([day])} AND {LINEAGE} IN ({', '.join(map(sql_string, runs))}))"
-                       for day, runs in sorted(pending.items()))
+    return " OR ".join(
+        f"({date_column} = {sql_date_list([day])} AND {LINEAGE} IN ({', '.join(map(sql_string, runs))}))"
+        for day, runs in sorted(pending.items())
+    )

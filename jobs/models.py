@@ -30,8 +30,8 @@ from pathlib import Path
 import yaml
 
 from jobs.errors import LakehouseError
-from jobs.sql_literals import sql_date_list
 from jobs.settings import PROJECT_ROOT
+from jobs.sql_literals import sql_date_list
 
 MODELS_DIR = PROJECT_ROOT / "models" / "gold"
 SEEDS_DIR = PROJECT_ROOT / "models" / "seeds"
@@ -93,10 +93,15 @@ def parse_model(path: Path) -> Model:
     if header["refresh"] == "incremental" and header.get("incremental_source") not in header["depends_on"]:
         raise ModelError(f"{path.name}: an incremental model names its incremental_source, one of its depends_on")
     model = Model(
-        table=header["table"], description=str(header.get("description", "")),
-        keys=tuple(header["keys"]), refresh=header["refresh"], date_column=header.get("date_column"),
-        partition_by=tuple(header.get("partition_by") or ()), depends_on=tuple(header["depends_on"]),
-        sql=text[match.end():].strip().rstrip(";"), source=path.name,
+        table=header["table"],
+        description=str(header.get("description", "")),
+        keys=tuple(header["keys"]),
+        refresh=header["refresh"],
+        date_column=header.get("date_column"),
+        partition_by=tuple(header.get("partition_by") or ()),
+        depends_on=tuple(header["depends_on"]),
+        sql=text[match.end() :].strip().rstrip(";"),
+        source=path.name,
         incremental_source=header.get("incremental_source"),
     )
     undeclared = model.references - set(model.depends_on)

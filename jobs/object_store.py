@@ -35,11 +35,20 @@ def copy_prefix(settings: Settings, bucket: str, source: str, target: str) -> in
 
     Used to clone a warehouse: Delta logs name their data files relatively."""
     client = s3_client(settings)
-    keys = [obj["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=source)
-            for obj in page.get("Contents", [])]
+    keys = [
+        obj["Key"]
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=source)
+        for obj in page.get("Contents", [])
+    ]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda key: client.copy_object(Bucket=bucket, Key=target + key[len(source):],
-                                                     CopySource={"Bucket": bucket, "Key": key}), keys))
+        list(
+            pool.map(
+                lambda key: client.copy_object(
+                    Bucket=bucket, Key=target + key[len(source) :], CopySource={"Bucket": bucket, "Key": key}
+                ),
+                keys,
+            )
+        )
     return len(keys)
 
 
@@ -85,8 +94,7 @@ def describe_client_error(exc: ClientError, settings: Settings, what: str) -> Ex
         )
     if code in {"AccessDenied", "403"} or status == 403:
         return AccessDenied(
-            f"access denied to {what} for access key '{settings.s3_access_key}' "
-            f"at {settings.s3_endpoint}"
+            f"access denied to {what} for access key '{settings.s3_access_key}' at {settings.s3_endpoint}"
         )
     if code in {"NoSuchBucket", "404"} or status == 404:
         return EndpointUnreachable(f"{what} does not exist at {settings.s3_endpoint}")

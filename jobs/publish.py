@@ -28,8 +28,11 @@ def publish(settings: Settings, tables: list[str], views_dir: Path = VIEWS_DIR) 
     conn = trino_connection(settings)
     catalog = settings.trino_catalog
     for schema in SCHEMAS:
-        query(conn, f"CREATE SCHEMA IF NOT EXISTS {catalog}.{schema} "
-                    f"WITH (location = {sql_literal(settings.trino_location(schema))})")
+        query(
+            conn,
+            f"CREATE SCHEMA IF NOT EXISTS {catalog}.{schema} "
+            f"WITH (location = {sql_literal(settings.trino_location(schema))})",
+        )
     registered, views = [], []
     for table in tables:
         if delta_table_exists(settings, table):

@@ -29,7 +29,7 @@ import statistics
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pyspark import StorageLevel
@@ -37,7 +37,14 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
-    BooleanType, DateType, DoubleType, LongType, StringType, StructField, StructType, TimestampType,
+    BooleanType,
+    DateType,
+    DoubleType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
 )
 
 from jobs.errors import LakehouseError
@@ -52,33 +59,37 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SEVERITY = {"critical": "error", "warning": "warn", "info": "warn"}
 COLUMN_KWARGS = ("column", "column_A", "column_B")
 
-RESULTS_SCHEMA = StructType([
-    StructField("run_id", StringType(), False),
-    StructField("checked_at", TimestampType(), False),
-    StructField("window_start", DateType()),
-    StructField("window_end", DateType()),
-    StructField("layer", StringType(), False),
-    StructField("suite", StringType(), False),
-    StructField("table_name", StringType(), False),
-    StructField("expectation_id", StringType(), False),
-    StructField("expectation_type", StringType(), False),
-    StructField("column_name", StringType()),
-    StructField("kwargs", StringType()),
-    StructField("severity", StringType(), False),  # error | warn
-    StructField("success", BooleanType(), False),
-    StructField("observed_value", StringType()),
-    StructField("element_count", LongType()),
-    StructField("unexpected_count", LongType()),
-    StructField("unexpected_percent", DoubleType()),
-    StructField("exception", StringType()),
-])
-VOLUME_SCHEMA = StructType([
-    StructField("business_date", DateType(), False),
-    StructField("rows", LongType(), False),
-    StructField("previous_days", LongType(), False),
-    StructField("baseline_rows", DoubleType()),
-    StructField("volume_ratio", DoubleType()),
-])
+RESULTS_SCHEMA = StructType(
+    [
+        StructField("run_id", StringType(), False),
+        StructField("checked_at", TimestampType(), False),
+        StructField("window_start", DateType()),
+        StructField("window_end", DateType()),
+        StructField("layer", StringType(), False),
+        StructField("suite", StringType(), False),
+        StructField("table_name", StringType(), False),
+        StructField("expectation_id", StringType(), False),
+        StructField("expectation_type", StringType(), False),
+        StructField("column_name", StringType()),
+        StructField("kwargs", StringType()),
+        StructField("severity", StringType(), False),  # error | warn
+        StructField("success", BooleanType(), False),
+        StructField("observed_value", StringType()),
+        StructField("element_count", LongType()),
+        StructField("unexpected_count", LongType()),
+        StructField("unexpected_percent", DoubleType()),
+        StructField("exception", StringType()),
+    ]
+)
+VOLUME_SCHEMA = StructType(
+    [
+        StructField("business_date", DateType(), False),
+        StructField("rows", LongType(), False),
+        StructField("previous_days", LongType(), False),
+        StructField("baseline_rows", DoubleType()),
+        StructField("volume_ratio", DoubleType()),
+    ]
+)
 
 
 def expectations_root(settings: Settings) -> Path:
@@ -95,11 +106,11 @@ class QualityGateError(LakehouseError):
 
     def __init__(self, layer: str, failed: list[str]):
         self.failed = failed
-        super().__init__(f"quality gate after {layer} failed: {len(failed)} error expectation(s): "
-                         + "; ".join(failed))
+        super().__init__(f"quality gate after {layer} failed: {len(failed)} error expectation(s): " + "; ".join(failed))
 
 
 # -- what a suite is checked against ---------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -128,11 +139,12 @@ class BatchSpec:
     min_previous_days: int = 3
 
     @classmethod
-    def from_meta(cls, suite: str, meta: dict) -> "BatchSpec":
+    def from_meta(cls, suite: str, meta: dict) -> BatchSpec:
         spec = dict(meta.get("batch") or {})
         if not spec.get("table") or spec.get("rows") not in ("touched_dates", "all", "daily_volume"):
-            raise LakehouseError(f"suite {suite}: meta.batch needs a table and rows "
-                                 f"(touched_dates | all | daily_volume), got {spec}")
+            raise LakehouseError(
+                f"suite {suite}: meta.batch needs a table and rows (touched_dates | all | daily_volume), got {spec}"
+            )
         if spec["rows"] != "all" and not spec.get("date_column"):
             raise LakehouseError(f"suite {suite}: rows={spec['rows']} needs a date_column")
         references = tuple(Reference(**r) for r in spec.pop("references", []))
@@ -145,8 +157,9 @@ class BatchSpec:
 
 def import_in_background() -> threading.Thread:
     """GE takes seconds to import: start it while Spark works on something else."""
-    thread = threading.Thread(target=importlib.import_module, args=("great_expectations",),
-                              name="import-great-expectations", daemon=True)
+    thread = threading.Thread(
+        target=importlib.import_module, args=("great_expectations",), name="import-great-expectations", daemon=True
+    )
     thread.start()
     return thread
 
@@ -156,20 +169,25 @@ def check_severities(root: Path) -> None:
     for path in sorted((root / "expectations").rglob("*.json")):
         for expectation in json.loads(path.read_text()).get("expectations", []):
             if expectation.get("severity") not in SEVERITY:
-                raise LakehouseError(f"{path}: expectation {expectation.get('type')} has no severity "
-                                     f"(one of {', '.join(SEVERITY)})")
+                raise LakehouseError(
+                    f"{path}: expectation {expectation.get('type')} has no severity (one of {', '.join(SEVERITY)})"
+                )
 
 
-def daily_volumes(rows_by_date: dict[date, int], dates: list[date], curated: set[date], previous_days: int,
-                  min_previous_days: int) -> list[tuple]:
+def daily_volumes(
+    rows_by_date: dict[date, int], dates: list[date], curated: set[date], previous_days: int, min_previous_days: int
+) -> list[tuple]:
     """Each date's rows against the median of the previous days that earlier runs curated.
 
     Only curated days count as history: a date before the first run holds only the
     late events of later days. The ratio is None while there is too little history."""
     volumes = []
     for day in sorted(set(dates)):
-        previous = [rows_by_date.get(d, 0) for d in (day - timedelta(days=i) for i in range(1, previous_days + 1))
-                    if d in curated]
+        previous = [
+            rows_by_date.get(d, 0)
+            for d in (day - timedelta(days=i) for i in range(1, previous_days + 1))
+            if d in curated
+        ]
         baseline = float(statistics.median(previous)) if len(previous) >= min_previous_days else None
         rows = rows_by_date.get(day, 0)
         volumes.append((day, rows, len(previous), baseline, rows / baseline if baseline else None))
@@ -190,6 +208,7 @@ def expected_columns(suite) -> list[str]:
 
 
 # -- the gate --------------------------------------------------------------------------------
+
 
 @dataclass
 class Outcome:
@@ -212,7 +231,7 @@ class QualityGate:
     seeds: dict[str, DataFrame] = field(default_factory=dict)  # read once: a CSV header costs a Spark job
 
     @classmethod
-    def open(cls, spark: SparkSession, settings: Settings, fresh_site: bool = True) -> "QualityGate":
+    def open(cls, spark: SparkSession, settings: Settings, fresh_site: bool = True) -> QualityGate:
         """Load the context from its files; `fresh_site`: the local site shows this run only."""
         import great_expectations as gx
 
@@ -230,16 +249,22 @@ class QualityGate:
                 specs[checkpoint.name] = BatchSpec.from_meta(definition.suite.name, definition.suite.meta)
         return cls(spark, settings, context, specs)
 
-    def check(self, layer: str, dates: set[date], window, dates_by_table: dict[str, set[date]] | None = None,
-              curated: set[date] = frozenset(), only: set[str] | None = None) -> list[Outcome]:
+    def check(
+        self,
+        layer: str,
+        dates: set[date],
+        window,
+        dates_by_table: dict[str, set[date]] | None = None,
+        curated: set[date] = frozenset(),
+        only: set[str] | None = None,
+    ) -> list[Outcome]:
         """Run the checkpoints of one layer, in name order; returns (and keeps) their results.
 
         `dates`: the business dates the run touched; `dates_by_table` narrows them per
         table; `curated`: the dates earlier runs covered (the history volumes compare with);
         `only`: the tables to check (those the run changed), all of the layer if None."""
         outcomes = []
-        for name in sorted(n for n, s in self.specs.items()
-                           if s.layer == layer and (only is None or s.table in only)):
+        for name in sorted(n for n, s in self.specs.items() if s.layer == layer and (only is None or s.table in only)):
             started = time.monotonic()
             spec = self.specs[name]
             checkpoint = self.context.checkpoints.get(name)
@@ -259,9 +284,14 @@ class QualityGate:
             for suite_result in result.run_results.values():
                 outcome = Outcome(layer, name, spec.table, suite_result, round(time.monotonic() - started, 3))
                 outcomes.append(outcome)
-                log.info("%-34s %s in %.1f s (%d expectations, %d failed)", name,
-                         "passed" if suite_result.success else "FAILED", outcome.seconds,
-                         len(suite_result.results), sum(not r.success for r in suite_result.results))
+                log.info(
+                    "%-34s %s in %.1f s (%d expectations, %d failed)",
+                    name,
+                    "passed" if suite_result.success else "FAILED",
+                    outcome.seconds,
+                    len(suite_result.results),
+                    sum(not r.success for r in suite_result.results),
+                )
         self.outcomes += outcomes
         return outcomes
 
@@ -271,15 +301,17 @@ class QualityGate:
         if schema == "seed":
             if name not in self.seeds:
                 self.seeds[name] = self.spark.read.option("header", "true").csv(
-                    (SEEDS_DIR / f"{name}.csv").resolve().as_uri())
+                    (SEEDS_DIR / f"{name}.csv").resolve().as_uri()
+                )
             return self.seeds[name]
         try:
             return self.spark.read.format("delta").load(self.settings.table_path(schema, name))
         except AnalysisException:  # not a Delta table (yet)
             return None
 
-    def batch_for(self, spec: BatchSpec, dates: list[date], window, columns: list[str],
-                  curated: set[date] = frozenset()) -> DataFrame:
+    def batch_for(
+        self, spec: BatchSpec, dates: list[date], window, columns: list[str], curated: set[date] = frozenset()
+    ) -> DataFrame:
         table = self.read(spec.table)
         if table is None:
             raise LakehouseError(f"quality gate: table {spec.table} does not exist")
@@ -293,20 +325,28 @@ class QualityGate:
             table = table.withColumn("hours_before_window_end", hours)
         for ref in spec.references:
             known = self.read(ref.table)
-            keys = (known.select(F.col(ref.key).cast(table.schema[ref.column].dataType).alias("__key")).distinct()
-                    if known is not None else self.spark.createDataFrame([], f"__key {table.schema[ref.column].dataType.simpleString()}"))
-            table = (table.join(F.broadcast(keys), table[ref.column] == keys["__key"], "left")
-                     .withColumn(ref.flag, F.col("__key").isNotNull()).drop("__key"))
+            keys = (
+                known.select(F.col(ref.key).cast(table.schema[ref.column].dataType).alias("__key")).distinct()
+                if known is not None
+                else self.spark.createDataFrame([], f"__key {table.schema[ref.column].dataType.simpleString()}")
+            )
+            table = (
+                table.join(F.broadcast(keys), table[ref.column] == keys["__key"], "left")
+                .withColumn(ref.flag, F.col("__key").isNotNull())
+                .drop("__key")
+            )
         return table.select(*columns) if columns else table
 
     def volume_batch(self, table: DataFrame, spec: BatchSpec, dates: list[date], curated: set[date]) -> DataFrame:
         if not dates:
             return self.spark.createDataFrame([], VOLUME_SCHEMA)
         first = min(dates) - timedelta(days=spec.previous_days)
-        counts = (table.where(F.col(spec.date_column).between(first, max(dates)))
-                  .groupBy(spec.date_column).count().collect())
-        volumes = daily_volumes({r[0]: r[1] for r in counts}, dates, curated, spec.previous_days,
-                                spec.min_previous_days)
+        counts = (
+            table.where(F.col(spec.date_column).between(first, max(dates))).groupBy(spec.date_column).count().collect()
+        )
+        volumes = daily_volumes(
+            {r[0]: r[1] for r in counts}, dates, curated, spec.previous_days, spec.min_previous_days
+        )
         return self.spark.createDataFrame(volumes, VOLUME_SCHEMA)
 
     # -- reporting -------------------------------------------------------------------------
@@ -346,7 +386,7 @@ def _number(value) -> float | None:
 
 def result_rows(run_id: str, window, outcomes: list[Outcome], checked_at: datetime | None = None) -> list[tuple]:
     """One ops.quality_results row per expectation per run, straight from GE's results."""
-    checked_at = checked_at or datetime.now(timezone.utc)
+    checked_at = checked_at or datetime.now(UTC)
     rows = []
     for outcome in outcomes:
         for r in outcome.result.results:
@@ -355,19 +395,28 @@ def result_rows(run_id: str, window, outcomes: list[Outcome], checked_at: dateti
             observed = result.get("observed_value")
             exception = (r.exception_info or {}).get("exception_message") if r.exception_info else None
             count = result.get("unexpected_count")
-            rows.append((
-                run_id, checked_at,
-                window.start if window else None, window.end if window else None,
-                outcome.layer, outcome.suite, outcome.table, str(config.id), config.type,
-                kwargs.get("column") or (", ".join(kwargs["column_list"]) if "column_list" in kwargs else None),
-                json.dumps(kwargs, sort_keys=True, default=str),
-                severity_of(config), bool(r.success),
-                None if observed is None else json.dumps(observed, default=str),
-                int(result["element_count"]) if result.get("element_count") is not None else None,
-                int(count) if count is not None else None,
-                _number(result.get("unexpected_percent")),
-                exception,
-            ))
+            rows.append(
+                (
+                    run_id,
+                    checked_at,
+                    window.start if window else None,
+                    window.end if window else None,
+                    outcome.layer,
+                    outcome.suite,
+                    outcome.table,
+                    str(config.id),
+                    config.type,
+                    kwargs.get("column") or (", ".join(kwargs["column_list"]) if "column_list" in kwargs else None),
+                    json.dumps(kwargs, sort_keys=True, default=str),
+                    severity_of(config),
+                    bool(r.success),
+                    None if observed is None else json.dumps(observed, default=str),
+                    int(result["element_count"]) if result.get("element_count") is not None else None,
+                    int(count) if count is not None else None,
+                    _number(result.get("unexpected_percent")),
+                    exception,
+                )
+            )
     return rows
 
 

@@ -12,7 +12,8 @@ def raw_day_exists(settings: Settings, day: date | str) -> bool:
     """The generator writes a day's manifest last: its presence means the day is complete."""
     bucket, prefix = settings.raw_bucket_and_prefix
     listing = s3_client(settings).list_objects_v2(
-        Bucket=bucket, Prefix=f"{prefix}_truth/event_date={day}/manifest.json", MaxKeys=1)
+        Bucket=bucket, Prefix=f"{prefix}_truth/event_date={day}/manifest.json", MaxKeys=1
+    )
     return bool(listing.get("KeyCount", 0))
 
 

@@ -70,13 +70,20 @@ def decompress(content: bytes, path: str) -> tuple[bytes, str | None]:
         return b"", "corrupt_file"
 
 
-def split_file(path: str, content: bytes, max_line_bytes: int = MAX_LINE_BYTES,
-               landed_at: datetime | None = None) -> pa.RecordBatch:
+def split_file(
+    path: str, content: bytes, max_line_bytes: int = MAX_LINE_BYTES, landed_at: datetime | None = None
+) -> pa.RecordBatch:
     data, error = decompress(content, path)
     if error:
         return pa.RecordBatch.from_pydict(
-            {"source_file": [path], "line_number": [0], "line": [None], "line_bytes": [len(content)],
-             "read_error": [error], "landed_at": [landed_at]},
+            {
+                "source_file": [path],
+                "line_number": [0],
+                "line": [None],
+                "line_bytes": [len(content)],
+                "read_error": [error],
+                "landed_at": [landed_at],
+            },
             schema=_ARROW_SCHEMA,
         )
     raw_lines = data.split(b"\n")
@@ -117,7 +124,7 @@ def _split_batches(names: dict[str, str], batches: Iterator[pa.RecordBatch]) -> 
         paths = batch.column("path").to_pylist()
         contents = batch.column("content").to_pylist()
         landed = batch.column("modificationTime").to_pylist()
-        for path, content, landed_at in zip(paths, contents, landed):
+        for path, content, landed_at in zip(paths, contents, landed, strict=False):
             yield split_file(names[raw_file_location(path)], content, landed_at=landed_at)
 
 

@@ -14,9 +14,9 @@ No other module reads ``os.environ``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
 
 from jobs.locations import raw_file_location
 
@@ -48,7 +48,7 @@ class Versions:
     trino: str
 
     @classmethod
-    def load(cls, path: Path = VERSIONS_FILE) -> "Versions":
+    def load(cls, path: Path = VERSIONS_FILE) -> Versions:
         v = read_env_file(path)
         return cls(
             delta=v["DELTA_VERSION"],
@@ -117,7 +117,7 @@ class Settings:
 
     # -- loading ---------------------------------------------------------------------
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def load(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = dict(os.environ if environ is None else environ)
         env_file = Path(environ.get("LAKEHOUSE_ENV_FILE", DEFAULT_ENV_FILE))
         merged = read_env_file(env_file) if env_file.is_file() else {}
@@ -125,7 +125,7 @@ class Settings:
         return cls.from_mapping(merged)
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, str]) -> "Settings":
+    def from_mapping(cls, values: Mapping[str, str]) -> Settings:
         base = cls()
         overrides: dict[str, object] = {}
         for name in _ENV_FIELDS:
@@ -165,7 +165,7 @@ class Settings:
         path = self.table_path(schema, table) if table else f"{self.warehouse.rstrip('/')}/{schema}"
         return "s3://" + path.removeprefix("s3a://")
 
-    def with_overrides(self, **changes: object) -> "Settings":
+    def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
 
 

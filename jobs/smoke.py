@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from pyspark.sql import DataFrame, SparkSession
@@ -45,10 +45,13 @@ SMOKE_SCHEMA = StructType(
 )
 
 SMOKE_ROWS = [
-    (1, "alpha", Decimal("12345678901234567890.123456789012345678"),
-     datetime(2026, 1, 1, 12, 0, 0, 123000, tzinfo=timezone.utc)),
-    (2, "beta", Decimal("-0.000000000000000001"),
-     datetime(1999, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc)),
+    (
+        1,
+        "alpha",
+        Decimal("12345678901234567890.123456789012345678"),
+        datetime(2026, 1, 1, 12, 0, 0, 123000, tzinfo=UTC),
+    ),
+    (2, "beta", Decimal("-0.000000000000000001"), datetime(1999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)),
     (3, None, None, None),
 ]
 

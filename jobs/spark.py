@@ -13,7 +13,6 @@ from pyspark.sql import SparkSession
 
 from jobs.settings import Settings
 
-
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 
@@ -29,9 +28,16 @@ def jvm_launch_conf(settings: Settings) -> dict[str, str]:
         "spark.driver.memory": settings.spark_driver_memory,
         # The throughput collector: a batch job wants total work done, not short pauses
         # (the 1.3M-event day: 154 s with G1, 143 s with it; its peak RSS is lower too).
-        "spark.driver.extraJavaOptions": " ".join(filter(None, (
-            f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}", "-XX:+UseParallelGC",
-            settings.spark_driver_java_options))),
+        "spark.driver.extraJavaOptions": " ".join(
+            filter(
+                None,
+                (
+                    f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}",
+                    "-XX:+UseParallelGC",
+                    settings.spark_driver_java_options,
+                ),
+            )
+        ),
         "spark.jars.ivy": settings.ivy_cache,
         # Python workers run in this interpreter's environment (the project venv).
         "spark.pyspark.python": sys.executable,
@@ -101,9 +107,7 @@ def session_conf(settings: Settings) -> dict[str, str]:
                 "spark.hadoop.fs.s3a.endpoint": settings.s3_endpoint,
                 "spark.hadoop.fs.s3a.endpoint.region": settings.s3_region,
                 "spark.hadoop.fs.s3a.path.style.access": "true",
-                "spark.hadoop.fs.s3a.connection.ssl.enabled": str(
-                    settings.s3_endpoint.startswith("https")
-                ).lower(),
+                "spark.hadoop.fs.s3a.connection.ssl.enabled": str(settings.s3_endpoint.startswith("https")).lower(),
                 "spark.hadoop.fs.s3a.aws.credentials.provider": (
                     "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
                 ),
@@ -140,4 +144,4 @@ def spark_submit_command(settings: Settings, job_file: Path, job_args: list[str]
     command = [str(spark_submit), "--master", settings.spark_master]
     for key, value in jvm_launch_conf(settings).items():
         command += ["--conf", f"{key}={value}"]
-    return command + [str(job_file), *job_args]
+    return [*command, str(job_file), *job_args]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import requests
-import trino
 from trino.auth import BasicAuthentication
 from trino.exceptions import HttpError, TrinoUserError
 
+import trino
 from jobs.errors import CredentialsRejected, EndpointUnreachable
 from jobs.settings import Settings
 
@@ -83,8 +83,7 @@ def register_table(conn: trino.dbapi.Connection, settings: Settings, schema: str
     )
     exists = query(
         conn,
-        f"SELECT count(*) FROM {catalog}.information_schema.tables "
-        "WHERE table_schema = ? AND table_name = ?",
+        f"SELECT count(*) FROM {catalog}.information_schema.tables WHERE table_schema = ? AND table_name = ?",
         [schema, table],
     )[0][0]
     if exists:

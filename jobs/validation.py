@@ -42,6 +42,7 @@ def reasons_array(conditions: list[tuple[Column, str]]) -> Column:
 
 # -- payload fields -------------------------------------------------------------------
 
+
 def typed_value(spec: FieldSpec, raw: Column) -> Column:
     """The raw JSON text of a field, as its contract type; null if it is not of that type."""
     if spec.type == "string":
@@ -86,7 +87,9 @@ def field_rule_failures(spec: FieldSpec, value: Column) -> list[tuple[Column, st
     return failures
 
 
-def cross_rule_failure(rule: CompareRule | SumRule, contract: Contract, values: dict[str, Column]) -> tuple[Column, str]:
+def cross_rule_failure(
+    rule: CompareRule | SumRule, contract: Contract, values: dict[str, Column]
+) -> tuple[Column, str]:
     # A cross-field rule is judged only when its required inputs are there: a missing
     # or mistyped input already has its own reason.
     required = [values[c] for c in rule.columns if not contract.field(c).nullable]
@@ -94,8 +97,12 @@ def cross_rule_failure(rule: CompareRule | SumRule, contract: Contract, values: 
     if isinstance(rule, CompareRule):
         left, right = values[rule.left], values[rule.right]
         holds = {
-            "<": left < right, "<=": left <= right, ">": left > right,
-            ">=": left >= right, "==": left == right, "!=": left != right,
+            "<": left < right,
+            "<=": left <= right,
+            ">": left > right,
+            ">=": left >= right,
+            "==": left == right,
+            "!=": left != right,
         }[rule.op]
         return judged & ~F.coalesce(holds, F.lit(True)), f"rule:{rule.code}"
     parts = reduce(lambda a, b: a + b, [F.coalesce(values[p], F.lit(0)) for p in rule.parts])
@@ -138,10 +145,12 @@ def payload_schema(registry: ContractRegistry) -> StructType:
 
 # -- the envelope ---------------------------------------------------------------------
 
+
 def envelope_schema(envelope: EnvelopeContract) -> StructType:
     """Every envelope field as raw text (a JSON object's text for the payload)."""
-    return StructType([StructField(name, StringType()) for name in envelope.names]
-                      + [StructField(CORRUPT, StringType())])
+    return StructType(
+        [StructField(name, StringType()) for name in envelope.names] + [StructField(CORRUPT, StringType())]
+    )
 
 
 def holds_json_object(text: Column, line: Column, name: str) -> Column:
@@ -158,8 +167,9 @@ def holds_json_object(text: Column, line: Column, name: str) -> Column:
     return text.startswith("{") & (compact_object | ~string_form | object_form)
 
 
-def envelope_field_failures(spec: EnvelopeField, raw: Column, typed: Column | None, line: Column,
-                            not_after: Column) -> list[tuple[Column, str]]:
+def envelope_field_failures(
+    spec: EnvelopeField, raw: Column, typed: Column | None, line: Column, not_after: Column
+) -> list[tuple[Column, str]]:
     """(condition, reason) for one envelope field. `typed`: a timestamp's parsed value;
     `not_after`: the latest instant a timestamp may name (landing time plus skew)."""
     name = spec.name
@@ -186,6 +196,7 @@ def envelope_field_failures(spec: EnvelopeField, raw: Column, typed: Column | No
 
 # -- the whole line -------------------------------------------------------------------
 
+
 def validate(lines: DataFrame, registry: ContractRegistry) -> DataFrame:
     """Adds the envelope columns, `contract_id`, `reasons` (empty = valid) and one struct
     per silver table holding the conformed, upcast values (null for other tables).
@@ -193,17 +204,23 @@ def validate(lines: DataFrame, registry: ContractRegistry) -> DataFrame:
     envelope = registry.envelope
     parsed = lines.withColumn(
         "_envelope",
-        F.when(F.col("read_error").isNull(),
-               F.from_json("line", envelope_schema(envelope),
-                           {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT})),
+        F.when(
+            F.col("read_error").isNull(),
+            F.from_json(
+                "line", envelope_schema(envelope), {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
+            ),
+        ),
     )
     env = F.col("_envelope")
     parsed = parsed.withColumn("_payload", F.from_json(env["payload"], payload_schema(registry)))
     payload = F.col("_payload")
 
     compiled = [CompiledContract(c, payload) for c in registry.contracts]
-    is_contract = {c.contract.id: (env["event_type"] == c.contract.event_type)
-                   & (env["schema_version"] == c.contract.schema_version) for c in compiled}
+    is_contract = {
+        c.contract.id: (env["event_type"] == c.contract.event_type)
+        & (env["schema_version"] == c.contract.schema_version)
+        for c in compiled
+    }
 
     # Every typed value is computed once, in a projection of its own, and only for the
     # lines of its contract: the reasons, the conformed structs and the business date
@@ -221,15 +238,20 @@ def validate(lines: DataFrame, registry: ContractRegistry) -> DataFrame:
     malformed = env.isNull() | env[CORRUPT].isNotNull()
     not_after = F.col("landed_at") + F.expr(f"INTERVAL {envelope.clock_skew_seconds} SECONDS")
     envelope_failures = [
-        failure for spec in envelope.fields
-        for failure in envelope_field_failures(spec, env[spec.name], typed_envelope.get(spec.name),
-                                               F.col("line"), not_after)
+        failure
+        for spec in envelope.fields
+        for failure in envelope_field_failures(
+            spec, env[spec.name], typed_envelope.get(spec.name), F.col("line"), not_after
+        )
     ]
     parsed = parsed.withColumn("_envelope_reasons", reasons_array(envelope_failures))
     envelope_reasons = F.col("_envelope_reasons")
 
-    contract_id = reduce(lambda acc, c: acc.when(is_contract[c.contract.id], F.lit(c.contract.id)),
-                         compiled[1:], F.when(is_contract[compiled[0].contract.id], F.lit(compiled[0].contract.id)))
+    contract_id = reduce(
+        lambda acc, c: acc.when(is_contract[c.contract.id], F.lit(c.contract.id)),
+        compiled[1:],
+        F.when(is_contract[compiled[0].contract.id], F.lit(compiled[0].contract.id)),
+    )
     payload_reasons = reduce(
         lambda acc, c: acc.when(is_contract[c.contract.id], reasons_array(c.failures())),
         compiled[1:],
@@ -247,7 +269,10 @@ def validate(lines: DataFrame, registry: ContractRegistry) -> DataFrame:
     )
 
     result = parsed.select(
-        "source_file", "line_number", "line", "read_error",
+        "source_file",
+        "line_number",
+        "line",
+        "read_error",
         env["event_type"].alias("event_type"),
         env["schema_version"].alias("schema_version"),
         env["root_id"].alias("root_id"),
@@ -258,8 +283,10 @@ def validate(lines: DataFrame, registry: ContractRegistry) -> DataFrame:
         contract_id.alias("contract_id"),
         (F.col("read_error").isNull() & ~malformed).alias("parsed"),
         reasons.alias("reasons"),
-        *[conformed_struct(registry, table, compiled, is_contract).alias(struct_name(table))
-          for table in registry.target_tables],
+        *[
+            conformed_struct(registry, table, compiled, is_contract).alias(struct_name(table))
+            for table in registry.target_tables
+        ],
     )
     return result
 
@@ -269,8 +296,9 @@ def struct_name(table: str) -> str:
     return "typed_" + table.split(".", 1)[1]
 
 
-def conformed_struct(registry: ContractRegistry, table: str, compiled: list[CompiledContract],
-                     is_contract: dict[str, Column]) -> Column:
+def conformed_struct(
+    registry: ContractRegistry, table: str, compiled: list[CompiledContract], is_contract: dict[str, Column]
+) -> Column:
     """The current version's columns for rows of this table; older versions upcast."""
     current = registry.current(registry.target_tables[table])
     versions = [c for c in compiled if c.contract.target_table == table]
@@ -299,5 +327,12 @@ def business_date_column(contract: Contract, row: Column) -> Column:
 
 
 def spark_type(spec: FieldSpec) -> str:
-    return {"integer": "int", "long": "bigint", "double": "double", "boolean": "boolean",
-            "string": "string", "timestamp": "timestamp", "uint256": "string"}.get(spec.type, spec.type)
+    return {
+        "integer": "int",
+        "long": "bigint",
+        "double": "double",
+        "boolean": "boolean",
+        "string": "string",
+        "timestamp": "timestamp",
+        "uint256": "string",
+    }.get(spec.type, spec.type)

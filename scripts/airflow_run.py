@@ -28,9 +28,11 @@ class Airflow:
 
     def call(self, method: str, path: str, body: dict | None = None, auth: bool = True) -> dict:
         request = urllib.request.Request(
-            self.base_url + path, method=method, data=json.dumps(body).encode() if body is not None else None,
-            headers={"Content-Type": "application/json",
-                     **({"Authorization": f"Bearer {self.token}"} if auth else {})})
+            self.base_url + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {self.token}"} if auth else {})},
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return json.loads(response.read() or b"{}")
@@ -45,9 +47,17 @@ def trigger_day(airflow: Airflow, dag_id: str, day: date) -> str:
     airflow.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
     run_id = f"manual__{day}__{uuid.uuid4().hex[:8]}"
     start, end = f"{day}T00:00:00+00:00", f"{day + timedelta(days=1)}T00:00:00+00:00"
-    airflow.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {
-        "dag_run_id": run_id, "logical_date": start, "data_interval_start": start, "data_interval_end": end,
-        "note": "make airflow-run"})
+    airflow.call(
+        "POST",
+        f"/api/v2/dags/{dag_id}/dagRuns",
+        {
+            "dag_run_id": run_id,
+            "logical_date": start,
+            "data_interval_start": start,
+            "data_interval_end": end,
+            "note": "make airflow-run",
+        },
+    )
     return run_id
 
 
@@ -56,7 +66,9 @@ def wait(airflow: Airflow, dag_id: str, run_id: str, timeout: float) -> str:
     while time.monotonic() < deadline:
         state = airflow.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")["state"]
         tasks = airflow.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
-        line = ", ".join(f"{t['task_id']}={t['state'] or 'none'}" for t in sorted(tasks, key=lambda t: t["start_date"] or "~"))
+        line = ", ".join(
+            f"{t['task_id']}={t['state'] or 'none'}" for t in sorted(tasks, key=lambda t: t["start_date"] or "~")
+        )
         if line != shown:
             print(f"{time.strftime('%H:%M:%S')} {dag_id} {run_id}: {state}: {line}", flush=True)
             shown = line
@@ -77,11 +89,15 @@ def main(argv: list[str]) -> int:
     print(f"triggered {args.dag} for [{args.date}, {args.date + timedelta(days=1)}): run {run_id}", flush=True)
     state = wait(airflow, args.dag, run_id, args.timeout)
     if state == "success":
-        xcom = airflow.call("GET", f"/api/v2/dags/{args.dag}/dagRuns/{run_id}/taskInstances/report/xcomEntries/return_value")
+        xcom = airflow.call(
+            "GET", f"/api/v2/dags/{args.dag}/dagRuns/{run_id}/taskInstances/report/xcomEntries/return_value"
+        )
         print(f"ledger run id: {xcom.get('value')}")
         return 0
-    print(f"error: {args.dag} run {run_id} {state}; logs: {airflow.base_url}/dags/{args.dag}/runs/{run_id}",
-          file=sys.stderr)
+    print(
+        f"error: {args.dag} run {run_id} {state}; logs: {airflow.base_url}/dags/{args.dag}/runs/{run_id}",
+        file=sys.stderr,
+    )
     return 1
 
 

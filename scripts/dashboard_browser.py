@@ -49,7 +49,7 @@ class DashboardView:
 def committed_dashboards() -> dict[str, dict]:
     """slug -> the committed dashboard (its title, its date filter's id), in ORDER."""
     dashboards = [yaml.safe_load(path.read_text()) for path in DASHBOARDS.glob("*.yaml")]
-    return {d["slug"]: d for d in sorted(dashboards, key=lambda d: (ORDER + (d["slug"],)).index(d["slug"]))}
+    return {d["slug"]: d for d in sorted(dashboards, key=lambda d: ((*ORDER, d["slug"])).index(d["slug"]))}
 
 
 def dashboard_url(base_url: str, dashboard: dict, time_range: str | None) -> str:

@@ -37,14 +37,21 @@ def daily_aggregates(files: dict[str, bytes], bad_lines: set[tuple[str, int]]) -
     for event in valid_events(files, bad_lines):
         p = event["payload"]
         if event["event_type"] == "YellowTaxiTripRecords":
-            key = (p["VendorID"], p["tpep_pickup_datetime"], p["tpep_dropoff_datetime"],
-                   p["PULocationID"], p["DOLocationID"], Decimal(str(p["total_amount"])))
+            key = (
+                p["VendorID"],
+                p["tpep_pickup_datetime"],
+                p["tpep_dropoff_datetime"],
+                p["PULocationID"],
+                p["DOLocationID"],
+                Decimal(str(p["total_amount"])),
+            )
             trips.setdefault(key, p)
         elif event["event_type"] == "EthereumTokenTransfer":
             transfers.setdefault((p["transaction_hash"], p["log_index"]), p)
 
-    taxi = defaultdict(lambda: {"trips": 0, "revenue": Decimal(0), "tips": Decimal(0),
-                                "distance_miles": Decimal(0), "card_trips": 0})
+    taxi = defaultdict(
+        lambda: {"trips": 0, "revenue": Decimal(0), "tips": Decimal(0), "distance_miles": Decimal(0), "card_trips": 0}
+    )
     for p in trips.values():
         row = taxi[(p["tpep_pickup_datetime"][:10], boroughs.get(p["PULocationID"], "Unknown"))]
         row["trips"] += 1
@@ -61,8 +68,12 @@ def daily_aggregates(files: dict[str, bytes], bad_lines: set[tuple[str, int]]) -
         row["receivers"].add(p["to_address"])
         row["volume"] += int(p["value"])
     token_rows = {
-        key: {"transfers": r["transfers"], "distinct_senders": len(r["senders"]),
-              "distinct_receivers": len(r["receivers"]), "volume_raw": str(r["volume"])}
+        key: {
+            "transfers": r["transfers"],
+            "distinct_senders": len(r["senders"]),
+            "distinct_receivers": len(r["receivers"]),
+            "volume_raw": str(r["volume"]),
+        }
         for key, r in tokens.items()
     }
     return dict(taxi), token_rows

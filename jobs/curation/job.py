@@ -20,14 +20,22 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
-    ArrayType, DateType, DoubleType, LongType, MapType, StringType, StructField, StructType, TimestampType,
+    ArrayType,
+    DateType,
+    DoubleType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
 )
 
 from jobs.contracts import CONTRACTS_DIR, Contract, ContractRegistry, load_contracts
@@ -40,7 +48,13 @@ from jobs.gold import build_gold
 from jobs.models import MODELS_DIR, SEEDS_DIR, load_models
 from jobs.preflight import check_endpoints
 from jobs.quality import (
-    RESULTS_SCHEMA, QualityGate, QualityGateError, expectations_root, failures, import_in_background, publish_docs,
+    RESULTS_SCHEMA,
+    QualityGate,
+    QualityGateError,
+    expectations_root,
+    failures,
+    import_in_background,
+    publish_docs,
     result_rows,
 )
 from jobs.reader import LINES_SCHEMA, read_lines
@@ -55,36 +69,40 @@ QUARANTINE = ("quarantine", "events")
 RUNS = ("ops", "pipeline_runs")
 INGESTED = ("ops", "ingested_files")
 
-LEDGER_SCHEMA = StructType([
-    StructField("run_id", StringType(), False),
-    StructField("kind", StringType(), False),  # run | replay | rollback
-    StructField("window_start", DateType()),
-    StructField("window_end", DateType()),
-    StructField("status", StringType(), False),  # running | succeeded | failed | rolled_back
-    StructField("started_at", TimestampType(), False),
-    StructField("finished_at", TimestampType()),
-    StructField("seconds", DoubleType()),
-    StructField("stage_seconds", MapType(StringType(), DoubleType())),
-    StructField("counts", MapType(StringType(), LongType())),
-    StructField("records_per_second", DoubleType()),
-    StructField("peak_rss_bytes", LongType()),
-    StructField("files", LongType()),
-    StructField("versions_before", MapType(StringType(), LongType())),
-    StructField("versions_after", MapType(StringType(), LongType())),
-    StructField("error", StringType()),
-    StructField("business_dates", ArrayType(DateType())),
-    StructField("quality_failures", ArrayType(StringType())),  # error expectations that stopped the run
-    StructField("data_docs", StringType()),  # this run's Data Docs site in the lake
-    StructField("input_fingerprint", StringType()),  # files read + definitions applied (plan.input_fingerprint)
-    StructField("unchanged_since", StringType()),  # a skipped rerun: the run whose result stands
-    StructField("files_outside_layout", ArrayType(StringType())),  # skipped, not read (plan.outside_layout)
-])
-INGESTED_SCHEMA = StructType([
-    StructField("source_file", StringType(), False),
-    StructField("event_date", DateType()),
-    StructField("window_start", DateType(), False),
-    StructField("run_id", StringType(), False),
-])
+LEDGER_SCHEMA = StructType(
+    [
+        StructField("run_id", StringType(), False),
+        StructField("kind", StringType(), False),  # run | replay | rollback
+        StructField("window_start", DateType()),
+        StructField("window_end", DateType()),
+        StructField("status", StringType(), False),  # running | succeeded | failed | rolled_back
+        StructField("started_at", TimestampType(), False),
+        StructField("finished_at", TimestampType()),
+        StructField("seconds", DoubleType()),
+        StructField("stage_seconds", MapType(StringType(), DoubleType())),
+        StructField("counts", MapType(StringType(), LongType())),
+        StructField("records_per_second", DoubleType()),
+        StructField("peak_rss_bytes", LongType()),
+        StructField("files", LongType()),
+        StructField("versions_before", MapType(StringType(), LongType())),
+        StructField("versions_after", MapType(StringType(), LongType())),
+        StructField("error", StringType()),
+        StructField("business_dates", ArrayType(DateType())),
+        StructField("quality_failures", ArrayType(StringType())),  # error expectations that stopped the run
+        StructField("data_docs", StringType()),  # this run's Data Docs site in the lake
+        StructField("input_fingerprint", StringType()),  # files read + definitions applied (plan.input_fingerprint)
+        StructField("unchanged_since", StringType()),  # a skipped rerun: the run whose result stands
+        StructField("files_outside_layout", ArrayType(StringType())),  # skipped, not read (plan.outside_layout)
+    ]
+)
+INGESTED_SCHEMA = StructType(
+    [
+        StructField("source_file", StringType(), False),
+        StructField("event_date", DateType()),
+        StructField("window_start", DateType(), False),
+        StructField("run_id", StringType(), False),
+    ]
+)
 
 
 class AccountingError(LakehouseError):
@@ -152,7 +170,7 @@ class RunContext:
     kind: str
     window: RunWindow | None
     faults: FaultInjection = field(default_factory=FaultInjection)
-    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     stage_seconds: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     versions_before: dict[str, int] = field(default_factory=dict)
@@ -181,18 +199,31 @@ class RunContext:
         return path_of(self.settings, table)
 
     def ledger_row(self, status: str, versions_after: dict[str, int] | None = None, error: str | None = None):
-        finished = None if status == "running" else datetime.now(timezone.utc)
+        finished = None if status == "running" else datetime.now(UTC)
         seconds = (finished - self.started_at).total_seconds() if finished else None
         lines = self.counts.get("lines_read", 0)
         return (
-            self.run_id, self.kind,
-            self.window.start if self.window else None, self.window.end if self.window else None,
-            status, self.started_at, finished, seconds, dict(self.stage_seconds),
+            self.run_id,
+            self.kind,
+            self.window.start if self.window else None,
+            self.window.end if self.window else None,
+            status,
+            self.started_at,
+            finished,
+            seconds,
+            dict(self.stage_seconds),
             {k: int(v) for k, v in self.counts.items()},
             (lines / seconds) if seconds else None,
-            peak_rss_bytes(self.spark), self.files,
-            dict(self.versions_before), versions_after, error, sorted(self.business_dates),
-            list(self.quality_failures), self.data_docs, self.input_fingerprint, self.unchanged_since,
+            peak_rss_bytes(self.spark),
+            self.files,
+            dict(self.versions_before),
+            versions_after,
+            error,
+            sorted(self.business_dates),
+            list(self.quality_failures),
+            self.data_docs,
+            self.input_fingerprint,
+            self.unchanged_since,
             list(self.files_outside_layout),
         )
 
@@ -202,6 +233,7 @@ class RunContext:
 
 
 # -- the run ------------------------------------------------------------------------------
+
 
 def ingested_files(ctx: RunContext) -> dict[str, date]:
     path = ctx.path("ops.ingested_files")
@@ -213,18 +245,29 @@ def ingested_files(ctx: RunContext) -> dict[str, date]:
 
 def definition_dirs(settings: Settings) -> list[Path]:
     """What a run applies besides its input: contracts, expectations, gold models, seeds."""
-    return [Path(settings.contracts_dir) if settings.contracts_dir else CONTRACTS_DIR,
-            expectations_root(settings), MODELS_DIR, SEEDS_DIR]
+    return [
+        Path(settings.contracts_dir) if settings.contracts_dir else CONTRACTS_DIR,
+        expectations_root(settings),
+        MODELS_DIR,
+        SEEDS_DIR,
+    ]
 
 
 def report_outside_layout(window: RunWindow, skipped: list[str], shown: int = 20) -> None:
     """One warning line per object the run skips (a few, then how many more)."""
     for name in skipped[:shown]:
-        log.warning("window %s: skipped %s: outside the layout event_date=YYYY-MM-DD/hour=HH/"
-                    "<collector_id>-<sequence>.jsonl.gz", window, name)
+        log.warning(
+            "window %s: skipped %s: outside the layout event_date=YYYY-MM-DD/hour=HH/"
+            "<collector_id>-<sequence>.jsonl.gz",
+            window,
+            name,
+        )
     if len(skipped) > shown:
-        log.warning("window %s: skipped %d more objects outside the layout (ops.pipeline_runs.files_outside_layout)",
-                    window, len(skipped) - shown)
+        log.warning(
+            "window %s: skipped %d more objects outside the layout (ops.pipeline_runs.files_outside_layout)",
+            window,
+            len(skipped) - shown,
+        )
 
 
 def identical_earlier_run(ctx: RunContext) -> str | None:
@@ -234,9 +277,20 @@ def identical_earlier_run(ctx: RunContext) -> str | None:
     ledger = ctx.spark.read.format("delta").load(path)
     if "input_fingerprint" not in ledger.columns:  # a ledger from before fingerprints
         return None
-    rows = (ledger.where(F.col("kind").isin("run", "rollback"))
-            .select("run_id", "kind", "window_start", "window_end", "status", "started_at",
-                    "input_fingerprint", "unchanged_since").collect())
+    rows = (
+        ledger.where(F.col("kind").isin("run", "rollback"))
+        .select(
+            "run_id",
+            "kind",
+            "window_start",
+            "window_end",
+            "status",
+            "started_at",
+            "input_fingerprint",
+            "unchanged_since",
+        )
+        .collect()
+    )
     return repeatable_run(rows, ctx.window, ctx.input_fingerprint)
 
 
@@ -255,8 +309,12 @@ def curate_window(ctx: RunContext) -> dict[str, int]:
         ctx.input_fingerprint = input_fingerprint(settings, ctx.window, files, definition_dirs(settings))
         ctx.unchanged_since = None if ctx.reprocess else identical_earlier_run(ctx)
         if ctx.unchanged_since:
-            log.info("window %s: same files and definitions as run %s, which succeeded: nothing to do "
-                     "(--reprocess runs it anyway)", ctx.window, ctx.unchanged_since)
+            log.info(
+                "window %s: same files and definitions as run %s, which succeeded: nothing to do "
+                "(--reprocess runs it anyway)",
+                ctx.window,
+                ctx.unchanged_since,
+            )
             return ctx.counts
         ctx.write_ledger("running")
 
@@ -265,12 +323,19 @@ def curate_window(ctx: RunContext) -> dict[str, int]:
         lines = read_lines(spark, files) if files else spark.createDataFrame([], LINES_SCHEMA)
         # On local disk, not the heap: a day's validated rows are wide (payload text plus
         # one typed struct per table), and the heap is needed by the MERGEs that follow.
-        validated = (transform.with_landing_date(validate(lines, registry))
-                     .transform(transform.raw_lines_of_quarantined_only).persist(StorageLevel.DISK_ONLY))
+        validated = (
+            transform.with_landing_date(validate(lines, registry))
+            .transform(transform.raw_lines_of_quarantined_only)
+            .persist(StorageLevel.DISK_ONLY)
+        )
         ctx.counts.update(transform.run_counts(validated, registry.target_tables))
-        log.info("read %d lines: %d parsed, %d valid, %d quarantined", ctx.counts["lines_read"],
-                 ctx.counts["events_parsed"], ctx.counts["valid"],
-                 ctx.counts["quarantined_unparseable"] + ctx.counts["quarantined_contract"])
+        log.info(
+            "read %d lines: %d parsed, %d valid, %d quarantined",
+            ctx.counts["lines_read"],
+            ctx.counts["events_parsed"],
+            ctx.counts["valid"],
+            ctx.counts["quarantined_unparseable"] + ctx.counts["quarantined_contract"],
+        )
 
     write_curated(ctx, validated, files)
     validated.unpersist()
@@ -284,15 +349,23 @@ def write_curated(ctx: RunContext, validated: DataFrame, files: list[str]) -> No
         with ctx.stage("bronze"):
             bronze = transform.bronze_events(validated, ctx.window.start.isoformat())
             landing = [d for d in (*ctx.window.grace_dates(ctx.settings.grace_days), *ctx.window.dates)]
-            result = lake.replace_source_files(spark, "bronze.events", ctx.path("bronze.events"),
-                                               bronze, landing, files)
+            result = lake.replace_source_files(
+                spark, "bronze.events", ctx.path("bronze.events"), bronze, landing, files
+            )
             versions_after["bronze.events"] = result.version
             counts["bronze_rows"] = result.inserted
 
     with ctx.stage("quarantine"):
         quarantined = transform.quarantine_events(validated, ctx.run_id)
-        result = lake.merge_insert_only(spark, "quarantine.events", ctx.path("quarantine.events"), quarantined,
-                                        ["source_file", "line_number"], None, [])
+        result = lake.merge_insert_only(
+            spark,
+            "quarantine.events",
+            ctx.path("quarantine.events"),
+            quarantined,
+            ["source_file", "line_number"],
+            None,
+            [],
+        )
         versions_after["quarantine.events"] = result.version
         counts["quarantine_inserted"] = result.inserted
         counts["quarantine_source_rows"] = result.source_rows
@@ -349,9 +422,14 @@ def write_curated(ctx: RunContext, validated: DataFrame, files: list[str]) -> No
 def curated_dates(ctx: RunContext) -> set[date]:
     """The window days of earlier runs that succeeded: the history daily volumes compare with."""
     path = ctx.path("ops.pipeline_runs")
-    runs = (ctx.spark.read.format("delta").load(path)
-            .where((F.col("kind") == "run") & (F.col("status") == "succeeded") & (F.col("run_id") != ctx.run_id))
-            .select("window_start", "window_end").distinct().collect())
+    runs = (
+        ctx.spark.read.format("delta")
+        .load(path)
+        .where((F.col("kind") == "run") & (F.col("status") == "succeeded") & (F.col("run_id") != ctx.run_id))
+        .select("window_start", "window_end")
+        .distinct()
+        .collect()
+    )
     return {day for r in runs for day in RunWindow(r.window_start, r.window_end).dates}
 
 
@@ -375,9 +453,14 @@ def report_quality(ctx: RunContext) -> None:
         ctx.counts["quality_expectations"] = len(rows)
         ctx.counts["quality_failed_error"] = len(failures(ctx.gate.outcomes))
         ctx.counts["quality_failed_warn"] = len(failures(ctx.gate.outcomes, "warn"))
-        log.info("quality: %d expectations, %d error and %d warn failures; Data Docs %s (local %s)",
-                 len(rows), ctx.counts["quality_failed_error"], ctx.counts["quality_failed_warn"],
-                 ctx.data_docs, site)
+        log.info(
+            "quality: %d expectations, %d error and %d warn failures; Data Docs %s (local %s)",
+            len(rows),
+            ctx.counts["quality_failed_error"],
+            ctx.counts["quality_failed_warn"],
+            ctx.data_docs,
+            site,
+        )
 
 
 def write_silver(ctx: RunContext, validated: DataFrame, contract: Contract) -> tuple[lake.WriteResult, int]:
@@ -403,8 +486,14 @@ def write_silver(ctx: RunContext, validated: DataFrame, contract: Contract) -> t
         prune = lake.date_range_condition("business_date", dates, ctx.settings.look_back_days) if dates else None
         partition_by = ["business_date"] if contract.target_table == "silver.token_transfers" else []
         result = lake.merge_insert_only(ctx.spark, contract.target_table, path, deduped, key, prune, partition_by)
-    log.info("%s: %d valid, %d after in-window dedupe, %d inserted, %d updated", contract.target_table,
-             ctx.counts.get(f"valid:{contract.target_table}", 0), rows, result.inserted, result.updated)
+    log.info(
+        "%s: %d valid, %d after in-window dedupe, %d inserted, %d updated",
+        contract.target_table,
+        ctx.counts.get(f"valid:{contract.target_table}", 0),
+        rows,
+        result.inserted,
+        result.updated,
+    )
     return result, rows
 
 
@@ -416,22 +505,37 @@ def check_accounting(counts: dict[str, int], tables: list[str], bronze_expected:
         if left != right:
             problems.append(f"{name}: {left} != {right}")
 
-    expect("lines read = events parsed + quarantined(unparseable)",
-           counts["lines_read"], counts["events_parsed"] + counts["quarantined_unparseable"])
-    expect("events parsed = valid + quarantined(contract)",
-           counts["events_parsed"], counts["valid"] + counts["quarantined_contract"])
-    expect("valid = inserted + duplicates(in window) + duplicates(history)",
-           counts["valid"], counts["inserted"] + counts["duplicates_in_window"] + counts["duplicates_history"])
+    expect(
+        "lines read = events parsed + quarantined(unparseable)",
+        counts["lines_read"],
+        counts["events_parsed"] + counts["quarantined_unparseable"],
+    )
+    expect(
+        "events parsed = valid + quarantined(contract)",
+        counts["events_parsed"],
+        counts["valid"] + counts["quarantined_contract"],
+    )
+    expect(
+        "valid = inserted + duplicates(in window) + duplicates(history)",
+        counts["valid"],
+        counts["inserted"] + counts["duplicates_in_window"] + counts["duplicates_history"],
+    )
     expect("valid = sum of valid per table", counts["valid"], sum(counts[f"valid:{t}"] for t in tables))
     if counts["quarantine_source_rows"] >= 0:  # -1: the MERGE had nothing to write
-        expect("quarantine MERGE saw every quarantined line", counts["quarantine_source_rows"],
-               counts["quarantined_unparseable"] + counts["quarantined_contract"])
+        expect(
+            "quarantine MERGE saw every quarantined line",
+            counts["quarantine_source_rows"],
+            counts["quarantined_unparseable"] + counts["quarantined_contract"],
+        )
     if bronze_expected:
         expect("bronze holds every parsed envelope", counts["bronze_rows"], counts["events_parsed"])
     for table in tables:
         if counts[f"merge_source_rows:{table}"] >= 0:
-            expect(f"{table}: MERGE saw every deduplicated row",
-                   counts[f"merge_source_rows:{table}"], counts[f"deduplicated:{table}"])
+            expect(
+                f"{table}: MERGE saw every deduplicated row",
+                counts[f"merge_source_rows:{table}"],
+                counts[f"deduplicated:{table}"],
+            )
         if counts[f"duplicates_history:{table}"] < 0:
             problems.append(f"{table}: more rows inserted than offered")
     if problems:
@@ -439,6 +543,7 @@ def check_accounting(counts: dict[str, int], tables: list[str], bronze_expected:
 
 
 # -- entry points -------------------------------------------------------------------------
+
 
 def register_in_trino(settings: Settings, tables: list[str]) -> None:
     if not (settings.uses_object_store and settings.trino_register):
@@ -462,15 +567,18 @@ def publish_run(settings: Settings, registry: ContractRegistry) -> str | None:
     return None
 
 
-def run_window(settings: Settings, window: RunWindow, faults: FaultInjection, run_id: str | None = None,
-               reprocess: bool = False) -> dict:
+def run_window(
+    settings: Settings, window: RunWindow, faults: FaultInjection, run_id: str | None = None, reprocess: bool = False
+) -> dict:
     registry = load_contracts(Path(settings.contracts_dir) if settings.contracts_dir else CONTRACTS_DIR)
-    buckets = [settings.lake_bucket] + ([settings.raw_bucket_and_prefix[0]]
-                                        if settings.raw_location.startswith("s3a://") else [])
+    buckets = [settings.lake_bucket] + (
+        [settings.raw_bucket_and_prefix[0]] if settings.raw_location.startswith("s3a://") else []
+    )
     check_endpoints(settings, buckets=buckets, trino=settings.trino_register)
     run_id = run_id or f"run-{window.start}-{uuid.uuid4().hex[:8]}"
-    with PipelineLock(settings, run_id, wait_seconds=settings.lock_wait_seconds,
-                      lease_seconds=settings.lock_lease_seconds):
+    with PipelineLock(
+        settings, run_id, wait_seconds=settings.lock_wait_seconds, lease_seconds=settings.lock_lease_seconds
+    ):
         spark = build_spark_session(settings, f"curate {window}")
         ctx = RunContext(settings, registry, spark, run_id, "run", window, faults, reprocess=reprocess)
         log.info("run %s: window %s", run_id, window)
@@ -491,28 +599,42 @@ def run_window(settings: Settings, window: RunWindow, faults: FaultInjection, ru
         with ctx.stage("ledger"):
             ctx.write_ledger("succeeded", versions_after=versions_after, error=publish_error)
         if publish_error:
-            raise PublishError(f"run {run_id}: the tables are committed, but {publish_error}; "
-                               "`lakehouse publish` (or the next run) registers them")
+            raise PublishError(
+                f"run {run_id}: the tables are committed, but {publish_error}; "
+                "`lakehouse publish` (or the next run) registers them"
+            )
         if ctx.unchanged_since:
             return counts
-    log.info("run %s succeeded: %d lines, %d inserted, %d duplicates, %d quarantined", run_id,
-             counts["lines_read"], counts["inserted"], counts["duplicates_in_window"] + counts["duplicates_history"],
-             counts["quarantined_unparseable"] + counts["quarantined_contract"])
+    log.info(
+        "run %s succeeded: %d lines, %d inserted, %d duplicates, %d quarantined",
+        run_id,
+        counts["lines_read"],
+        counts["inserted"],
+        counts["duplicates_in_window"] + counts["duplicates_history"],
+        counts["quarantined_unparseable"] + counts["quarantined_contract"],
+    )
     return counts
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="curate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="curate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run")
     run.add_argument("--start", type=date.fromisoformat, required=True)
     run.add_argument("--end", type=date.fromisoformat, required=True)
     run.add_argument("--run-id")
-    run.add_argument("--reprocess", action="store_true",
-                     help="run even if the input files and definitions are those of the last successful run")
-    run.add_argument("--daily", action="store_true",
-                     help="a backfill: one window per day of [start, end), one after another in this driver")
+    run.add_argument(
+        "--reprocess",
+        action="store_true",
+        help="run even if the input files and definitions are those of the last successful run",
+    )
+    run.add_argument(
+        "--daily",
+        action="store_true",
+        help="a backfill: one window per day of [start, end), one after another in this driver",
+    )
     run.add_argument("--kill-after", help=argparse.SUPPRESS)
     run.add_argument("--kill-during", help=argparse.SUPPRESS)
     rollback = commands.add_parser("rollback")
@@ -527,12 +649,22 @@ def main(argv: list[str]) -> int:
         days = [RunWindow(day, day + timedelta(days=1)) for day in window.dates] if args.daily else [window]
         for number, day in enumerate(days, 1):
             try:
-                run_window(settings, day, FaultInjection(args.kill_after, args.kill_during),
-                           args.run_id if len(days) == 1 else None, args.reprocess)
+                run_window(
+                    settings,
+                    day,
+                    FaultInjection(args.kill_after, args.kill_during),
+                    args.run_id if len(days) == 1 else None,
+                    args.reprocess,
+                )
             except Exception:
                 if len(days) > 1:
-                    log.error("backfill: window %s (%d of %d) failed; the %d later window(s) were not run",
-                              day, number, len(days), len(days) - number)
+                    log.error(
+                        "backfill: window %s (%d of %d) failed; the %d later window(s) were not run",
+                        day,
+                        number,
+                        len(days),
+                        len(days) - number,
+                    )
                 raise
     elif args.command == "rollback":
         from jobs.curation.maintenance import rollback_run

@@ -51,7 +51,7 @@ def table_versions(spark: SparkSession, paths: dict[str, str]) -> dict[str, int]
     """The current version of each existing table ({name: path}); absent tables are left out.
     Looked up a few at a time: each is a short Spark job that mostly waits on the store."""
     with ThreadPoolExecutor(max_workers=4) as pool:
-        versions = dict(zip(paths, pool.map(lambda path: table_version(spark, path), paths.values())))
+        versions = dict(zip(paths, pool.map(lambda path: table_version(spark, path), paths.values()), strict=False))
     return {name: version for name, version in versions.items() if version is not None}
 
 
@@ -74,13 +74,17 @@ RANGED_TYPES = (NumericType, DateType, TimestampType, TimestampNTZType)
 def statistics_columns(schema: StructType, partition_by: list[str] | tuple[str, ...] = ()) -> str:
     """The columns of `schema` that keep statistics. Not partition columns: they are pruned
     by their partition values (and Delta refuses statistics on them, and on flags)."""
-    return ",".join(f.name for f in schema.fields if f.name not in partition_by and (
-        isinstance(f.dataType, RANGED_TYPES) or f.name in PRUNING_STRING_COLUMNS))
+    return ",".join(
+        f.name
+        for f in schema.fields
+        if f.name not in partition_by and (isinstance(f.dataType, RANGED_TYPES) or f.name in PRUNING_STRING_COLUMNS)
+    )
 
 
 def declare_statistics_columns(spark: SparkSession, paths: list[str]) -> list[str]:
     """Give the existing tables that were created before STATISTICS_PROPERTY was set their
     statistics columns (a metadata-only commit, once per table); returns those paths."""
+
     def declare(path: str) -> str | None:
         if not DeltaTable.isDeltaTable(spark, path):
             return None
@@ -100,8 +104,11 @@ def create_if_absent(spark: SparkSession, path: str, rows: DataFrame, partition_
     """Create the table from the first batch; False if it already exists."""
     if DeltaTable.isDeltaTable(spark, path):
         return False
-    writer = (rows.write.format("delta").mode("errorifexists")
-              .option(STATISTICS_PROPERTY, statistics_columns(rows.schema, partition_by)))
+    writer = (
+        rows.write.format("delta")
+        .mode("errorifexists")
+        .option(STATISTICS_PROPERTY, statistics_columns(rows.schema, partition_by))
+    )
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(path)
@@ -114,8 +121,15 @@ def date_range_condition(column: str, dates: list[date], look_back_days: int) ->
     return f"t.{column} BETWEEN DATE{sql_string(low.isoformat())} AND DATE{sql_string(max(dates).isoformat())}"
 
 
-def merge_insert_only(spark: SparkSession, table: str, path: str, rows: DataFrame, key: list[str],
-                      prune: str | None, partition_by: list[str]) -> WriteResult:
+def merge_insert_only(
+    spark: SparkSession,
+    table: str,
+    path: str,
+    rows: DataFrame,
+    key: list[str],
+    prune: str | None,
+    partition_by: list[str],
+) -> WriteResult:
     """Insert the rows whose key is not in the table yet. `rows` must already be
     unique on the key (a MERGE does not deduplicate its source)."""
     if create_if_absent(spark, path, rows, partition_by):
@@ -124,10 +138,7 @@ def merge_insert_only(spark: SparkSession, table: str, path: str, rows: DataFram
         return WriteResult(table, version, inserted, 0, inserted)
     condition = " AND ".join([*([prune] if prune else []), *[f"t.{k} = s.{k}" for k in key]])
     before = table_version(spark, path)
-    (DeltaTable.forPath(spark, path).alias("t")
-        .merge(rows.alias("s"), condition)
-        .whenNotMatchedInsertAll()
-        .execute())
+    (DeltaTable.forPath(spark, path).alias("t").merge(rows.alias("s"), condition).whenNotMatchedInsertAll().execute())
     return _merge_result(spark, table, path, before)
 
 
@@ -137,28 +148,38 @@ def _merge_result(spark: SparkSession, table: str, path: str, version_before: in
     version, metrics = _last_commit(spark, path)
     if version == version_before:
         return WriteResult(table, version, 0, 0, -1)
-    return WriteResult(table, version, metrics.get("numTargetRowsInserted", 0),
-                       metrics.get("numTargetRowsUpdated", 0), metrics.get("numSourceRows", -1))
+    return WriteResult(
+        table,
+        version,
+        metrics.get("numTargetRowsInserted", 0),
+        metrics.get("numTargetRowsUpdated", 0),
+        metrics.get("numSourceRows", -1),
+    )
 
 
-def merge_latest(spark: SparkSession, table: str, path: str, rows: DataFrame, key: list[str],
-                 latest_by: str) -> WriteResult:
+def merge_latest(
+    spark: SparkSession, table: str, path: str, rows: DataFrame, key: list[str], latest_by: str
+) -> WriteResult:
     """Upsert a dimension: a row is replaced only by a strictly newer state."""
     if create_if_absent(spark, path, rows, []):
         version, metrics = _last_commit(spark, path)
         inserted = metrics.get("numOutputRows", 0)
         return WriteResult(table, version, inserted, 0, inserted)
     before = table_version(spark, path)
-    (DeltaTable.forPath(spark, path).alias("t")
+    (
+        DeltaTable.forPath(spark, path)
+        .alias("t")
         .merge(rows.alias("s"), " AND ".join(f"t.{k} = s.{k}" for k in key))
         .whenMatchedUpdateAll(condition=f"s.{latest_by} > t.{latest_by}")
         .whenNotMatchedInsertAll()
-        .execute())
+        .execute()
+    )
     return _merge_result(spark, table, path, before)
 
 
-def replace_source_files(spark: SparkSession, table: str, path: str, rows: DataFrame,
-                         landing_dates: list[date], files: list[str]) -> WriteResult:
+def replace_source_files(
+    spark: SparkSession, table: str, path: str, rows: DataFrame, landing_dates: list[date], files: list[str]
+) -> WriteResult:
     """Bronze: the run's files are replaced as a whole, so re-reading a file never
     duplicates it and a rerun writes the same rows."""
     if create_if_absent(spark, path, rows, ["event_date"]):

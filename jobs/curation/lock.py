@@ -42,7 +42,7 @@ class LockInfo:
         return json.dumps(self.__dict__).encode()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "LockInfo | None":
+    def from_bytes(cls, data: bytes) -> LockInfo | None:
         try:
             return cls(**json.loads(data))
         except (ValueError, TypeError):
@@ -119,8 +119,14 @@ class _FileBackend:
 
 
 class PipelineLock:
-    def __init__(self, settings: Settings, run_id: str, name: str = "pipeline",
-                 wait_seconds: float = 60, lease_seconds: float = 30):
+    def __init__(
+        self,
+        settings: Settings,
+        run_id: str,
+        name: str = "pipeline",
+        wait_seconds: float = 60,
+        lease_seconds: float = 30,
+    ):
         if settings.uses_object_store:
             key = f"{settings.lake_key_prefix}_locks/{name}.lock"  # one lock per warehouse
             self.backend = _ObjectStoreBackend(settings, key)
@@ -171,8 +177,12 @@ class PipelineLock:
                 holder = LockInfo.from_bytes(self.backend.read() or b"")
                 if holder is None or holder.run_id != self.run_id:
                     self.lost = True
-                    log.error("run %s lost the lock %s to %s: its lease ran out", self.run_id, self.where,
-                              holder.run_id if holder else "nobody")
+                    log.error(
+                        "run %s lost the lock %s to %s: its lease ran out",
+                        self.run_id,
+                        self.where,
+                        holder.run_id if holder else "nobody",
+                    )
                     return
                 self.backend.overwrite(self._info().to_bytes())
             except Exception as exc:  # the store unreachable for a moment: try again next time
@@ -187,10 +197,13 @@ class PipelineLock:
             if holder is not None and holder.run_id == self.run_id:
                 self.backend.delete()
         except Exception as exc:  # e.g. the store went away with the run: the lease runs out
-            log.warning("could not release the lock %s (%s): it is free when its lease runs out",
-                        self.where, exc.__class__.__name__)
+            log.warning(
+                "could not release the lock %s (%s): it is free when its lease runs out",
+                self.where,
+                exc.__class__.__name__,
+            )
 
-    def __enter__(self) -> "PipelineLock":
+    def __enter__(self) -> PipelineLock:
         self.acquire()
         return self
 

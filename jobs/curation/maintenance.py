@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 from delta.tables import DeltaTable
@@ -27,8 +27,12 @@ READ_ERRORS = ("invalid_utf8", "oversize_line", "corrupt_file")
 def rollback_run(settings: Settings, run_id: str, force: bool = False) -> None:
     """Restore every table the run wrote to its version before the run."""
     registry = load_contracts(Path(settings.contracts_dir) if settings.contracts_dir else CONTRACTS_DIR)
-    with PipelineLock(settings, f"rollback-{run_id}", wait_seconds=settings.lock_wait_seconds,
-                      lease_seconds=settings.lock_lease_seconds):
+    with PipelineLock(
+        settings,
+        f"rollback-{run_id}",
+        wait_seconds=settings.lock_wait_seconds,
+        lease_seconds=settings.lock_lease_seconds,
+    ):
         spark = build_spark_session(settings, f"rollback {run_id}")
         ledger_path = path_of(settings, "ops.pipeline_runs")
         if lake.table_version(spark, ledger_path) is None:
@@ -40,8 +44,14 @@ def rollback_run(settings: Settings, run_id: str, force: bool = False) -> None:
         if any(r.status == "rolled_back" for r in rows):
             raise LakehouseError(f"run {run_id} was already rolled back")
         started = rows[0].started_at
-        later = sorted({r.run_id for r in ledger.where((F.col("started_at") > F.lit(started))
-                                                       & F.col("kind").isin("run", "replay")).collect()})
+        later = sorted(
+            {
+                r.run_id
+                for r in ledger.where(
+                    (F.col("started_at") > F.lit(started)) & F.col("kind").isin("run", "replay")
+                ).collect()
+            }
+        )
         if later and not force:
             raise LakehouseError(
                 f"runs after {run_id} changed the same tables ({', '.join(later)}); roll them back first, "
@@ -51,12 +61,14 @@ def rollback_run(settings: Settings, run_id: str, force: bool = False) -> None:
         ctx = RunContext(settings, registry, spark, f"rollback-{uuid.uuid4().hex[:8]}", "rollback", None)
         for table in table_names(registry):
             version = before.get(table)
-            log.info("%s: restoring to %s", table, "empty (created by the run)" if version is None else f"version {version}")
+            log.info(
+                "%s: restoring to %s", table, "empty (created by the run)" if version is None else f"version {version}"
+            )
             lake.restore(spark, path_of(settings, table), version)
         ctx.counts = {"restored_tables": len(table_names(registry))}
         ctx.write_ledger("succeeded", error=f"rolled back {run_id}")
         marker = RunContext(settings, registry, spark, run_id, rows[0].kind, None)
-        marker.started_at = started.astimezone(timezone.utc)  # Spark hands back naive local times
+        marker.started_at = started.astimezone(UTC)  # Spark hands back naive local times
         marker.write_ledger("rolled_back", error=f"rolled back by {ctx.run_id}")
     log.info("rolled back run %s", run_id)
 
@@ -66,8 +78,9 @@ def replay_quarantine(settings: Settings) -> dict:
     ones that now pass go to silver (deduplicated as usual) and are marked replayed."""
     registry = load_contracts(Path(settings.contracts_dir) if settings.contracts_dir else CONTRACTS_DIR)
     run_id = f"replay-{uuid.uuid4().hex[:8]}"
-    with PipelineLock(settings, run_id, wait_seconds=settings.lock_wait_seconds,
-                      lease_seconds=settings.lock_lease_seconds):
+    with PipelineLock(
+        settings, run_id, wait_seconds=settings.lock_wait_seconds, lease_seconds=settings.lock_lease_seconds
+    ):
         spark = build_spark_session(settings, "replay quarantine")
         ctx = RunContext(settings, registry, spark, run_id, "replay", None)
         quarantine_path = ctx.path("quarantine.events")
@@ -79,7 +92,9 @@ def replay_quarantine(settings: Settings) -> dict:
         with ctx.stage("validate"):
             pending = spark.read.format("delta").load(quarantine_path).where("replayed_by_run_id IS NULL")
             lines = pending.select(
-                "source_file", "line_number", F.col("raw_line").alias("line"),
+                "source_file",
+                "line_number",
+                F.col("raw_line").alias("line"),
                 F.coalesce(F.length("raw_line"), F.lit(0)).alias("line_bytes"),
                 F.when(F.col("primary_reason").isin(*READ_ERRORS), F.col("primary_reason")).alias("read_error"),
                 F.current_timestamp().alias("landed_at"),  # the envelope's timestamps: not after the replay
@@ -89,22 +104,32 @@ def replay_quarantine(settings: Settings) -> dict:
         versions_after = {}
         for table in registry.target_tables:
             with ctx.stage(table):
-                result, deduped = write_silver(ctx, validated, registry.current(registry.target_tables[table]))
+                result, _deduped = write_silver(ctx, validated, registry.current(registry.target_tables[table]))
                 versions_after[table] = result.version
                 ctx.counts[f"inserted:{table}"] = result.inserted + result.updated
-                ctx.counts[f"duplicates:{table}"] = ctx.counts.get(f"valid:{table}", 0) - result.inserted - result.updated
+                ctx.counts[f"duplicates:{table}"] = (
+                    ctx.counts.get(f"valid:{table}", 0) - result.inserted - result.updated
+                )
         with ctx.stage("quarantine"):
             now_valid = validated.where(F.size("reasons") == 0).select("source_file", "line_number")
-            (DeltaTable.forPath(spark, quarantine_path).alias("t")
+            (
+                DeltaTable.forPath(spark, quarantine_path)
+                .alias("t")
                 .merge(now_valid.alias("s"), "t.source_file = s.source_file AND t.line_number = s.line_number")
                 .whenMatchedUpdate(set={"replayed_by_run_id": F.lit(run_id)})
-                .execute())
+                .execute()
+            )
             versions_after["quarantine.events"] = lake.table_version(spark, quarantine_path)
         validated.unpersist()
         ctx.counts["replayed"] = ctx.counts["valid"]
         ctx.counts["still_quarantined"] = ctx.counts["lines_read"] - ctx.counts["valid"]
         ctx.write_ledger("succeeded", versions_after=versions_after)
         register_in_trino(settings, list(registry.target_tables))
-    log.info("replay %s: %d lines re-validated, %d now valid, %d still quarantined", run_id,
-             ctx.counts["lines_read"], ctx.counts["valid"], ctx.counts["still_quarantined"])
+    log.info(
+        "replay %s: %d lines re-validated, %d now valid, %d still quarantined",
+        run_id,
+        ctx.counts["lines_read"],
+        ctx.counts["valid"],
+        ctx.counts["still_quarantined"],
+    )
     return ctx.counts

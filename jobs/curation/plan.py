@@ -22,7 +22,9 @@ from jobs.object_store import s3_client
 from jobs.settings import Settings
 
 LANDING_FOLDER = re.compile(r"^event_date=(\d{4}-\d{2}-\d{2})/$")
-DATA_FILE = re.compile(r"/event_date=\d{4}-\d{2}-\d{2}/hour=(?:[01]\d|2[0-3])/[A-Za-z0-9][A-Za-z0-9._-]*-\d+\.jsonl\.gz$")
+DATA_FILE = re.compile(
+    r"/event_date=\d{4}-\d{2}-\d{2}/hour=(?:[01]\d|2[0-3])/[A-Za-z0-9][A-Za-z0-9._-]*-\d+\.jsonl\.gz$"
+)
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,17 @@ def folder_objects(settings: Settings, day: date) -> dict[str, str]:
     if location.startswith("s3a://"):
         bucket, root = settings.raw_bucket_and_prefix
         paginator = s3_client(settings).get_paginator("list_objects_v2")
-        return {f"s3a://{bucket}/{obj['Key']}": f"{obj['Size']}:{obj['ETag']}"
-                for page in paginator.paginate(Bucket=bucket, Prefix=root + prefix)
-                for obj in page.get("Contents", [])}
+        return {
+            f"s3a://{bucket}/{obj['Key']}": f"{obj['Size']}:{obj['ETag']}"
+            for page in paginator.paginate(Bucket=bucket, Prefix=root + prefix)
+            for obj in page.get("Contents", [])
+        }
     root = Path(location.removeprefix("file://"))
-    return {raw_file_location(str(p)): f"{p.stat().st_size}:{p.stat().st_mtime_ns}"
-            for p in (root / prefix).rglob("*") if p.is_file()}
+    return {
+        raw_file_location(str(p)): f"{p.stat().st_size}:{p.stat().st_mtime_ns}"
+        for p in (root / prefix).rglob("*")
+        if p.is_file()
+    }
 
 
 def folder_contents(settings: Settings, day: date) -> dict[str, str]:
@@ -82,9 +89,12 @@ def outside_layout(settings: Settings, window: RunWindow) -> list[str]:
     """What a run of `window` skips and reports: objects in its folders that are not data
     files of the layout (a bad hour folder, a temporary upload name), and folders beside
     the landing dates that are not one (`event_date=2024-6-1/`), which no window reads."""
-    skipped = [name for day in [*window.grace_dates(settings.grace_days), *window.dates]
-               for name in sorted(folder_objects(settings, day))
-               if not in_layout(name) and not name.endswith("/" + COMPLETE_MARKER)]
+    skipped = [
+        name
+        for day in [*window.grace_dates(settings.grace_days), *window.dates]
+        for name in sorted(folder_objects(settings, day))
+        if not in_layout(name) and not name.endswith("/" + COMPLETE_MARKER)
+    ]
     return skipped + [folder for folder in top_level_folders(settings) if not is_landing_folder(folder)]
 
 
@@ -94,9 +104,11 @@ def top_level_folders(settings: Settings) -> list[str]:
     if location.startswith("s3a://"):
         bucket, root = settings.raw_bucket_and_prefix
         paginator = s3_client(settings).get_paginator("list_objects_v2")
-        names = [common["Prefix"][len(root):]
-                 for page in paginator.paginate(Bucket=bucket, Prefix=root, Delimiter="/")
-                 for common in page.get("CommonPrefixes", [])]
+        names = [
+            common["Prefix"][len(root) :]
+            for page in paginator.paginate(Bucket=bucket, Prefix=root, Delimiter="/")
+            for common in page.get("CommonPrefixes", [])
+        ]
     else:
         root_dir = Path(location.removeprefix("file://"))
         names = [f"{p.name}/" for p in root_dir.iterdir() if p.is_dir()] if root_dir.is_dir() else []

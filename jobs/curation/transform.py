@@ -8,12 +8,12 @@ from pyspark.sql import functions as F
 from jobs.contracts import Contract
 from jobs.validation import struct_name
 
+
 # The order in which duplicates compete: the first one collected wins, and ties are
 # broken by identity, so a rerun keeps exactly the same row. (A function: columns
 # need an active Spark session.)
 def arrival_order() -> list[Column]:
-    return [F.col("collector_tstamp").asc_nulls_last(), F.col("root_id"),
-            F.col("source_file"), F.col("line_number")]
+    return [F.col("collector_tstamp").asc_nulls_last(), F.col("root_id"), F.col("source_file"), F.col("line_number")]
 
 
 METADATA_COLUMNS = ["root_id", "collector_id", "collector_tstamp", "schema_version", "event_date", "run_id"]
@@ -38,8 +38,17 @@ def raw_lines_of_quarantined_only(validated: DataFrame) -> DataFrame:
 def bronze_events(validated: DataFrame, window_start: str) -> DataFrame:
     """Every parsed envelope, payload kept as JSON text, with its file and line."""
     return validated.where("parsed").select(
-        "event_date", "source_file", "line_number", "event_type", "schema_version", "root_id",
-        "collector_id", "collector_tstamp", "enriched_tstamp", "payload_json", "contract_id",
+        "event_date",
+        "source_file",
+        "line_number",
+        "event_type",
+        "schema_version",
+        "root_id",
+        "collector_id",
+        "collector_tstamp",
+        "enriched_tstamp",
+        "payload_json",
+        "contract_id",
         (F.size("reasons") == 0).alias("is_valid"),
         F.lit(window_start).cast("date").alias("ingested_by_window"),
     )
@@ -48,11 +57,14 @@ def bronze_events(validated: DataFrame, window_start: str) -> DataFrame:
 def quarantine_events(validated: DataFrame, run_id: str) -> DataFrame:
     """Every line with a reason: the raw line, where it came from, why, and which run."""
     return validated.where(F.size("reasons") > 0).select(
-        "event_date", "source_file", "line_number",
+        "event_date",
+        "source_file",
+        "line_number",
         F.col("line").alias("raw_line"),
         "reasons",
         F.col("reasons")[0].alias("primary_reason"),
-        "event_type", "schema_version",
+        "event_type",
+        "schema_version",
         F.lit(run_id).alias("run_id"),
         F.lit(None).cast("string").alias("replayed_by_run_id"),
     )
@@ -64,10 +76,15 @@ def silver_candidates(validated: DataFrame, contract: Contract, run_id: str) -> 
     return validated.where((F.size("reasons") == 0) & (F.col("event_type") == contract.event_type)).select(
         F.col(f"{typed}.business_date").alias("business_date"),
         *[F.col(f"{typed}.{column}").alias(column) for column in contract.columns],
-        "root_id", "collector_id", "collector_tstamp", "schema_version", "event_date",
+        "root_id",
+        "collector_id",
+        "collector_tstamp",
+        "schema_version",
+        "event_date",
         F.lit(run_id).alias("run_id"),
         # kept for deterministic tie-breaking; dropped before writing
-        "source_file", "line_number",
+        "source_file",
+        "line_number",
     )
 
 

@@ -36,18 +36,25 @@ class DefectRates:
     max_late_days: int = 3
 
     LINE_DEFECTS = (
-        "unknown_event_type", "unknown_schema_version", "non_json", "truncated_line",
-        "wrong_type", "missing_envelope_field", "envelope_violation", "missing_payload_field",
-        "rule_violation", "invalid_utf8",
+        "unknown_event_type",
+        "unknown_schema_version",
+        "non_json",
+        "truncated_line",
+        "wrong_type",
+        "missing_envelope_field",
+        "envelope_violation",
+        "missing_payload_field",
+        "rule_violation",
+        "invalid_utf8",
     )
     VALID_VARIANTS = ("exact_replay", "resend", "late")
 
     @classmethod
-    def none(cls) -> "DefectRates":
+    def none(cls) -> DefectRates:
         zero = {f.name: 0 for f in fields(cls) if f.name != "max_late_days"}
         return cls(**zero)
 
-    def scaled(self, factor: float) -> "DefectRates":
+    def scaled(self, factor: float) -> DefectRates:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         for name in (*self.LINE_DEFECTS, *self.VALID_VARIANTS):
             values[name] = min(values[name] * factor, 0.2)
@@ -57,8 +64,15 @@ class DefectRates:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-ENVELOPE_FIELDS = ("event_type", "schema_version", "payload", "collector_tstamp",
-                   "root_id", "collector_id", "enriched_tstamp")
+ENVELOPE_FIELDS = (
+    "event_type",
+    "schema_version",
+    "payload",
+    "collector_tstamp",
+    "root_id",
+    "collector_id",
+    "enriched_tstamp",
+)
 
 # Numeric payload fields that a broken producer sends as text, per event type.
 WRONG_TYPE_FIELDS = {
@@ -89,7 +103,9 @@ def _break_rule(rng: random.Random, event_type: str, payload: dict) -> str:
         choice = rng.randrange(4)
         if choice == 0:
             payload["tpep_dropoff_datetime"], payload["tpep_pickup_datetime"] = (
-                payload["tpep_pickup_datetime"], payload["tpep_dropoff_datetime"])
+                payload["tpep_pickup_datetime"],
+                payload["tpep_dropoff_datetime"],
+            )
             if payload["tpep_dropoff_datetime"] == payload["tpep_pickup_datetime"]:
                 payload["tpep_pickup_datetime"] = payload["tpep_pickup_datetime"][:-1] + "9"
             return "rule:dropoff_before_pickup"
@@ -118,7 +134,7 @@ def _break_envelope(rng: random.Random, envelope: dict) -> tuple[str, str]:
         envelope["root_id"] = ""
         return dumps(envelope), "missing_field:root_id"
     if choice == 1:
-        envelope["root_id"] = envelope["root_id"].replace("-", "")[:rng.randint(1, 31)]
+        envelope["root_id"] = envelope["root_id"].replace("-", "")[: rng.randint(1, 31)]
         return dumps(envelope), "wrong_type:root_id"
     if choice == 2:
         envelope["collector_tstamp"] = "9999" + envelope["collector_tstamp"][4:]

@@ -23,11 +23,11 @@ import time
 import uuid
 import zlib
 from collections import Counter, deque
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 from jobs.generator import payloads
 from jobs.generator.defects import DefectRates, dumps, make_defect
@@ -98,13 +98,15 @@ def plan_files(config: GeneratorConfig) -> list[FilePlan]:
                 plans.append(FilePlan(file_key(config.day, hour, collector_id, sequence), hour, collector_id, n))
                 per_collector -= n
                 sequence += 1
-    for kind, count in (("empty", config.rates.empty_files),
-                        ("truncated_gzip", config.rates.truncated_gzip_files)):
-        for i in range(count):
+    for kind, count in (("empty", config.rates.empty_files), ("truncated_gzip", config.rates.truncated_gzip_files)):
+        for _i in range(count):
             hour, collector = rng.randrange(24), f"collector-{rng.randrange(config.collectors) + 1}"
             sequence = 900 + len([p for p in plans if p.kind != "events"])
-            plans.append(FilePlan(file_key(config.day, hour, collector, sequence), hour, collector,
-                                  0 if kind == "empty" else 40, kind))
+            plans.append(
+                FilePlan(
+                    file_key(config.day, hour, collector, sequence), hour, collector, 0 if kind == "empty" else 40, kind
+                )
+            )
     return plans
 
 
@@ -122,7 +124,7 @@ class EventFactory:
 
     def __init__(self, config: GeneratorConfig, plan: FilePlan, rng: random.Random):
         self.config, self.plan, self.rng = config, plan, rng
-        day_start = datetime.combine(config.day, datetime.min.time(), tzinfo=timezone.utc)
+        day_start = datetime.combine(config.day, datetime.min.time(), tzinfo=UTC)
         self.hour_start = day_start + timedelta(hours=plan.hour)
         self.types = list(config.mix)
         self.cum_weights = []
@@ -172,9 +174,13 @@ def truth_record(envelope: dict) -> tuple[str, str]:
     """(table, 'business_date<TAB>business_key[<TAB>latest block]') of a valid event."""
     event_type, payload = envelope["event_type"], envelope["payload"]
     if event_type == "YellowTaxiTripRecords":
-        return EVENT_TABLES[event_type], f"{payloads.taxi_business_date(payload)}\t{payloads.taxi_business_key(payload)}"
+        return EVENT_TABLES[
+            event_type
+        ], f"{payloads.taxi_business_date(payload)}\t{payloads.taxi_business_key(payload)}"
     if event_type == "EthereumTokenTransfer":
-        return EVENT_TABLES[event_type], f"{payloads.chain_business_date(payload)}\t{payloads.transfer_business_key(payload)}"
+        return EVENT_TABLES[
+            event_type
+        ], f"{payloads.chain_business_date(payload)}\t{payloads.transfer_business_key(payload)}"
     return EVENT_TABLES[event_type], (
         f"{payloads.chain_business_date(payload)}\t{payload['address']}\t{payload['block_number']}"
     )
@@ -236,7 +242,7 @@ def generate_file(config: GeneratorConfig, plan: FilePlan, oversize_indices: fro
         # Cut inside the deflate stream: no line of this file can be trusted.
         data = data[: len(data) * 2 // 3]
         categories = Counter({"in_truncated_gzip": lines})
-        keys, quarantine = {}, [f"0\ttruncated_gzip\tcorrupt_file"]
+        keys, quarantine = {}, ["0\ttruncated_gzip\tcorrupt_file"]
     return FileResult(plan.key, plan.kind, lines, len(data), categories, keys, quarantine), data
 
 
@@ -261,16 +267,25 @@ def generate_day(config: GeneratorConfig, sink: Sink, workers: int | None = None
     jobs = [(config, plan, frozenset(oversize.get(plan.key, ())), sink) for plan in plans]
     workers = workers or min(os.cpu_count() or 1, 8)
     last_report = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="lakehouse-truth-") as scratch, \
-            TruthWriter(Path(scratch)) as truth, \
-            ProcessPoolExecutor(max_workers=workers) as pool:
+    with (
+        tempfile.TemporaryDirectory(prefix="lakehouse-truth-") as scratch,
+        TruthWriter(Path(scratch)) as truth,
+        ProcessPoolExecutor(max_workers=workers) as pool,
+    ):
         # pool.map keeps file order: the truth files come out the same for a seed.
         for done, result in enumerate(pool.map(_generate_and_write, jobs, chunksize=1), start=1):
             truth.add(result)
             if time.monotonic() - last_report > 5 or done == len(jobs):
                 elapsed = time.monotonic() - started
-                log.info("%s: %d/%d files, %d/%d events, %.0f events/s", config.day, done, len(jobs),
-                         truth.lines_total, config.events, truth.lines_total / max(elapsed, 1e-9))
+                log.info(
+                    "%s: %d/%d files, %d/%d events, %.0f events/s",
+                    config.day,
+                    done,
+                    len(jobs),
+                    truth.lines_total,
+                    config.events,
+                    truth.lines_total / max(elapsed, 1e-9),
+                )
                 last_report = time.monotonic()
         manifest = truth.manifest(config)
         truth.close()
@@ -309,7 +324,7 @@ class TruthWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         return gzip.GzipFile(filename="", mode="wb", fileobj=path.open("wb"), mtime=0, compresslevel=3)
 
-    def __enter__(self) -> "TruthWriter":
+    def __enter__(self) -> TruthWriter:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -361,14 +376,25 @@ class TruthWriter:
         unparseable = sum(c[k] for k in ("non_json", "truncated_line", "invalid_utf8", "oversize_line"))
         return {
             "generator": {
-                "day": config.day.isoformat(), "events": config.events, "seed": config.seed,
-                "collectors": config.collectors, "mix": config.mix, "rates": config.rates.as_dict(),
+                "day": config.day.isoformat(),
+                "events": config.events,
+                "seed": config.seed,
+                "collectors": config.collectors,
+                "mix": config.mix,
+                "rates": config.rates.as_dict(),
                 "taxi_old_version_share": config.taxi_old_version_share,
             },
-            "files": {"total": sum(self.file_kinds.values()), "empty": self.file_kinds["empty"],
-                      "truncated_gzip": self.file_kinds["truncated_gzip"], "bytes": self.bytes},
-            "lines": {"total": self.lines_total, "readable": self.lines_readable,
-                      "by_category": dict(sorted(c.items()))},
+            "files": {
+                "total": sum(self.file_kinds.values()),
+                "empty": self.file_kinds["empty"],
+                "truncated_gzip": self.file_kinds["truncated_gzip"],
+                "bytes": self.bytes,
+            },
+            "lines": {
+                "total": self.lines_total,
+                "readable": self.lines_readable,
+                "by_category": dict(sorted(c.items())),
+            },
             "expected": {
                 "lines_read": self.lines_readable,
                 "unparseable": unparseable,
@@ -376,8 +402,11 @@ class TruthWriter:
                 "duplicates_in_window": c["exact_replay"] + c["resend"],
                 "quarantine_by_reason": dict(sorted(self.reasons.items())),
                 "silver": {
-                    table: {"rows": self.rows[table], "keys_file": f"keys/{table}.tsv.gz",
-                            "by_business_date": dict(sorted(self.by_date[table].items()))}
+                    table: {
+                        "rows": self.rows[table],
+                        "keys_file": f"keys/{table}.tsv.gz",
+                        "by_business_date": dict(sorted(self.by_date[table].items())),
+                    }
                     for table in EVENT_TABLES.values()
                 },
             },

@@ -9,7 +9,7 @@ import csv
 import hashlib
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ CHAIN_TIME_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
 
 # Ethereum: ~12 s blocks; a reference block for block numbers.
 REFERENCE_BLOCK = 18_000_000
-REFERENCE_BLOCK_TIME = datetime(2023, 8, 26, 13, 20, 11, tzinfo=timezone.utc)
+REFERENCE_BLOCK_TIME = datetime(2023, 8, 26, 13, 20, 11, tzinfo=UTC)
 TOKEN_POOL_SIZE = 2_000
 WALLET_POOL_SIZE = 300_000
 
@@ -94,11 +94,13 @@ def taxi_trip(rng: random.Random, dropoff_utc: datetime, with_airport_fee: bool)
 
 def taxi_business_key(trip: dict) -> str:
     """The contract's business key, rendered as text (see the taxi contract)."""
-    return "|".join(
-        str(trip[name])
-        for name in ("VendorID", "tpep_pickup_datetime", "tpep_dropoff_datetime",
-                     "PULocationID", "DOLocationID")
-    ) + f"|{trip['total_amount']:.2f}"
+    return (
+        "|".join(
+            str(trip[name])
+            for name in ("VendorID", "tpep_pickup_datetime", "tpep_dropoff_datetime", "PULocationID", "DOLocationID")
+        )
+        + f"|{trip['total_amount']:.2f}"
+    )
 
 
 def taxi_business_date(trip: dict) -> str:
@@ -106,6 +108,7 @@ def taxi_business_date(trip: dict) -> str:
 
 
 # -- Ethereum ---------------------------------------------------------------------------
+
 
 def _hex(seed: str, length: int) -> str:
     return "0x" + hashlib.sha256(seed.encode()).hexdigest()[:length]
@@ -154,7 +157,7 @@ class Transaction:
 
 def new_transaction(rng: random.Random, seed: int, moment: datetime) -> Transaction:
     return Transaction(
-        hash="0x%064x" % rng.getrandbits(256),
+        hash=f"0x{rng.getrandbits(256):064x}",
         block_number=block_number_at(moment),
         first_log_index=rng.randint(0, 300),
         transfers=rng.choices((1, 2, 3, 4), weights=(60, 25, 10, 5))[0],

@@ -59,8 +59,11 @@ class ObjectStoreBucket:
             from botocore.config import Config
 
             self._client = boto3.client(
-                "s3", endpoint_url=self.endpoint, region_name=self.region,
-                aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
+                "s3",
+                endpoint_url=self.endpoint,
+                region_name=self.region,
+                aws_access_key_id=self.access_key,
+                aws_secret_access_key=self.secret_key,
                 config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"}),
             )
         return self._client

@@ -32,11 +32,18 @@ DATASET = f"tests/raw-{uuid.uuid4().hex[:6]}"
 
 # -- fixtures ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def dataset(settings) -> str:
     """Three generated days in the raw bucket; returns their s3a:// location."""
-    sink = ObjectStoreBucket(settings.s3_endpoint, settings.s3_region, settings.loader_s3_access_key,
-                             settings.loader_s3_secret_key, settings.raw_bucket, DATASET + "/")
+    sink = ObjectStoreBucket(
+        settings.s3_endpoint,
+        settings.s3_region,
+        settings.loader_s3_access_key,
+        settings.loader_s3_secret_key,
+        settings.raw_bucket,
+        DATASET + "/",
+    )
     for day in DAYS:
         generate_day(GeneratorConfig(day=day, events=EVENTS, seed=101, rates=RATES), sink, workers=2)
     return f"s3a://{settings.raw_bucket}/{DATASET}"
@@ -66,7 +73,10 @@ def lake(settings, dataset: str, name: str, **overrides):
     """Settings for a fresh warehouse of its own."""
     return settings.with_overrides(
         warehouse=f"s3a://{settings.lake_bucket}/tests/{name}-{uuid.uuid4().hex[:6]}",
-        raw_uri=dataset, trino_register=False, lock_wait_seconds=5, **overrides,
+        raw_uri=dataset,
+        trino_register=False,
+        lock_wait_seconds=5,
+        **overrides,
     )
 
 
@@ -130,9 +140,16 @@ def silver_keys(spark, scenario, table: str, run_ids: list[str] | None = None) -
     if run_ids is not None:
         frame = frame.where(F.col("run_id").isin(run_ids))
     if table == "silver.taxi_trips":
-        local = lambda c: F.date_format(F.from_utc_timestamp(c, "America/New_York"), "yyyy-MM-dd HH:mm:ss")  # noqa: E731
-        key = F.concat_ws("|", "vendor_id", local("pickup_at"), local("dropoff_at"), "pu_location_id",
-                          "do_location_id", F.col("total_amount").cast("string"))
+        local = lambda c: F.date_format(F.from_utc_timestamp(c, "America/New_York"), "yyyy-MM-dd HH:mm:ss")
+        key = F.concat_ws(
+            "|",
+            "vendor_id",
+            local("pickup_at"),
+            local("dropoff_at"),
+            "pu_location_id",
+            "do_location_id",
+            F.col("total_amount").cast("string"),
+        )
     elif table == "silver.token_transfers":
         key = F.concat_ws("|", "transaction_hash", "log_index")
     else:
@@ -156,6 +173,8 @@ def checksums(spark, scenario, tables=CURATED, ignore=("run_id",), where=None) -
 
 
 def ledger(spark, scenario) -> list:
-    return read(spark, scenario, "ops.pipeline_runs").orderBy("started_at", F.col("finished_at").asc_nulls_first()).collect()
-
-
+    return (
+        read(spark, scenario, "ops.pipeline_runs")
+        .orderBy("started_at", F.col("finished_at").asc_nulls_first())
+        .collect()
+    )

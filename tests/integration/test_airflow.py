@@ -8,6 +8,7 @@ through the running scheduler (REST API)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -15,6 +16,7 @@ import subprocess
 import threading
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 import pytest
 from pyspark.sql import functions as F
@@ -26,7 +28,15 @@ from jobs.generator.sinks import ObjectStoreBucket
 from jobs.settings import read_env_file
 from tests.conftest import ROOT, run
 from tests.integration.lakehelpers import (
-    CURATED, EVENTS, RATES, checksums, lake, path_of, read, silver_keys, truth_keys,
+    CURATED,
+    EVENTS,
+    RATES,
+    checksums,
+    lake,
+    path_of,
+    read,
+    silver_keys,
+    truth_keys,
 )
 
 pytestmark = pytest.mark.integration
@@ -57,16 +67,25 @@ def dags_test(dag_id: str, run_after: date | None = None, conf: dict | None = No
 
 
 def generate(settings, day: date) -> None:
-    sink = ObjectStoreBucket(settings.s3_endpoint, settings.s3_region, settings.loader_s3_access_key,
-                             settings.loader_s3_secret_key, settings.raw_bucket, "")
+    sink = ObjectStoreBucket(
+        settings.s3_endpoint,
+        settings.s3_region,
+        settings.loader_s3_access_key,
+        settings.loader_s3_secret_key,
+        settings.raw_bucket,
+        "",
+    )
     generate_day(GeneratorConfig(day=day, events=EVENTS, seed=day.toordinal(), rates=RATES), sink, workers=2)
 
 
 def runs_of(spark, settings, days: list[date]) -> list:
     """Finished ledger rows of the windows of `days`, oldest first."""
-    return (read(spark, settings, "ops.pipeline_runs")
-            .where((F.col("kind") == "run") & (F.col("status") != "running") & F.col("window_start").isin(days))
-            .orderBy("started_at").collect())
+    return (
+        read(spark, settings, "ops.pipeline_runs")
+        .where((F.col("kind") == "run") & (F.col("status") != "running") & F.col("window_start").isin(days))
+        .orderBy("started_at")
+        .collect()
+    )
 
 
 def all_tables(settings) -> dict[str, str]:
@@ -101,9 +120,9 @@ def test_the_daily_dag_curates_a_day_to_its_truth_and_the_scheduler_rerunning_it
 
 
 class WebhookReceiver(BaseHTTPRequestHandler):
-    received: list[dict] = []
+    received: ClassVar[list[dict]] = []  # what the handler instances (one per request) saw
 
-    def do_POST(self):  # noqa: N802 (http.server's naming)
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         WebhookReceiver.received.append(json.loads(body))
         self.send_response(200)
@@ -119,8 +138,12 @@ def test_missing_input_times_out_the_sensor_fails_the_run_and_alerts_the_webhook
     threading.Thread(target=server.serve_forever, daemon=True).start()
     hook = f"http://127.0.0.1:{server.server_port}/services/lakehouse"
     try:
-        result = dags_test("lakehouse_daily", MISSING_DAY + timedelta(days=1), LAKEHOUSE_INPUT_TIMEOUT_SECONDS="12",
-                           AIRFLOW_CONN_LAKEHOUSE_ALERTS=json.dumps({"conn_type": "slackwebhook", "password": hook}))
+        result = dags_test(
+            "lakehouse_daily",
+            MISSING_DAY + timedelta(days=1),
+            LAKEHOUSE_INPUT_TIMEOUT_SECONDS="12",
+            AIRFLOW_CONN_LAKEHOUSE_ALERTS=json.dumps({"conn_type": "slackwebhook", "password": hook}),
+        )
     finally:
         server.shutdown()
     assert result.returncode != 0
@@ -142,7 +165,7 @@ def test_a_backfill_runs_its_days_in_order_never_overlapping_and_equals_single_d
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
     runs = runs_of(spark, settings, BACKFILL_DAYS)
     assert [r.window_start for r in runs] == BACKFILL_DAYS and {r.status for r in runs} == {"succeeded"}
-    for earlier, later in zip(runs, runs[1:]):
+    for earlier, later in itertools.pairwise(runs):
         assert earlier.finished_at <= later.started_at, (earlier.run_id, later.run_id)
 
     # The same days as three single-day runs, on a warehouse of their own.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,8 +26,11 @@ DAY = date(2026, 11, 20)
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("raw")
-    generate_day(GeneratorConfig(day=DAY, events=30_000, seed=11, rates=DefectRates().scaled(5)),
-                 LocalDirectory(directory), workers=2)
+    generate_day(
+        GeneratorConfig(day=DAY, events=30_000, seed=11, rates=DefectRates().scaled(5)),
+        LocalDirectory(directory),
+        workers=2,
+    )
     return directory
 
 
@@ -59,7 +62,9 @@ def test_valid_events_pass_and_every_injected_violation_fails_with_its_reason(va
 
 def test_older_versions_are_upcast_and_values_are_conformed_exactly(validated, generated):
     taxis = validated.where("size(reasons) = 0 and event_type = 'YellowTaxiTripRecords'")
-    by_version = {r.schema_version: r.n for r in taxis.groupBy("schema_version").count().withColumnRenamed("count", "n").collect()}
+    by_version = {
+        r.schema_version: r.n for r in taxis.groupBy("schema_version").count().withColumnRenamed("count", "n").collect()
+    }
     assert by_version.keys() == {"1-0-0", "1-1-0"}
     old = taxis.where("schema_version = '1-0-0'").select("typed_taxi_trips.*", "payload_json").first()
     assert old.airport_fee is None  # unknown, not zero
@@ -69,17 +74,23 @@ def test_older_versions_are_upcast_and_values_are_conformed_exactly(validated, g
     local = datetime.strptime(payload["tpep_pickup_datetime"], "%Y-%m-%d %H:%M:%S")
     assert old.business_date == local.date()
 
-    transfer = validated.where("size(reasons) = 0 and event_type = 'EthereumTokenTransfer'") \
-        .where("length(typed_token_transfers.value) > 61").select("typed_token_transfers.*", "payload_json").first()
+    transfer = (
+        validated.where("size(reasons) = 0 and event_type = 'EthereumTokenTransfer'")
+        .where("length(typed_token_transfers.value) > 61")
+        .select("typed_token_transfers.*", "payload_json")
+        .first()
+    )
     assert transfer.value == json.loads(transfer.payload_json)["value"]  # > 2**200, exact text
     assert int(transfer.value) > 2**200
     stamp = json.loads(transfer.payload_json)["block_timestamp"]
-    expected = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=timezone.utc)
-    assert transfer.block_timestamp.astimezone(timezone.utc) == expected
+    expected = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=UTC)
+    assert transfer.block_timestamp.astimezone(UTC) == expected
 
 
 def test_lakehouse_generate_writes_the_layout_and_truth_to_the_raw_bucket(settings):
-    result = run([str(ROOT / ".venv/bin/lakehouse"), "generate", "--date", "2031-01-02", "--events", "5000", "--seed", "3"])
+    result = run(
+        [str(ROOT / ".venv/bin/lakehouse"), "generate", "--date", "2031-01-02", "--events", "5000", "--seed", "3"]
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     s3 = s3_client(settings)  # the jobs' identity can read what the loader wrote
     listing = s3.list_objects_v2(Bucket=settings.raw_bucket, Prefix="event_date=2031-01-02/")
@@ -87,7 +98,8 @@ def test_lakehouse_generate_writes_the_layout_and_truth_to_the_raw_bucket(settin
     assert len(keys) >= 70 and all(k.endswith(".jsonl.gz") for k in keys)
     marker = json.loads(s3.get_object(Bucket=settings.raw_bucket, Key="event_date=2031-01-02/_SUCCESS")["Body"].read())
     assert marker == {"files": len(keys)}  # the loader's completion marker, written last
-    manifest = json.loads(s3.get_object(Bucket=settings.raw_bucket,
-                                        Key="_truth/event_date=2031-01-02/manifest.json")["Body"].read())
+    manifest = json.loads(
+        s3.get_object(Bucket=settings.raw_bucket, Key="_truth/event_date=2031-01-02/manifest.json")["Body"].read()
+    )
     assert manifest["lines"]["readable"] == 5000
     assert manifest["files"]["total"] == len(keys)

@@ -14,7 +14,6 @@ import shutil
 from datetime import timedelta
 
 import pytest
-from pyspark.sql import functions as F
 
 from jobs.contracts import CONTRACTS_DIR
 from jobs.curation.job import FaultInjection, run_window
@@ -28,12 +27,27 @@ from jobs.models import load_models
 from jobs.trino_catalog import query
 from tests.conftest import ROOT, run
 from tests.integration.lakehelpers import (  # noqa: F401  (dataset, three_days: fixtures)
-    CURATED, DAY1, DAYS, RATES, SILVER, checksums, dataset, env_for, lake, ledger, manifest, read,
-    silver_keys, three_days, truth, truth_keys,
+    CURATED,
+    DAY1,
+    DAYS,
+    RATES,
+    SILVER,
+    checksums,
+    dataset,
+    env_for,
+    lake,
+    ledger,
+    manifest,
+    read,
+    silver_keys,
+    three_days,
+    truth,
+    truth_keys,
 )
 
 pytestmark = pytest.mark.integration
 GOLD = [model.table for model in load_models()]
+
 
 @pytest.fixture(scope="module")
 def clean_day1(spark, settings, dataset):
@@ -44,6 +58,7 @@ def clean_day1(spark, settings, dataset):
 
 
 # -- one window ------------------------------------------------------------------------------
+
 
 def test_silver_holds_exactly_the_ground_truth_keys(spark, settings, clean_day1):
     scenario, _ = clean_day1
@@ -57,20 +72,31 @@ def test_every_defect_is_quarantined_with_its_reason_and_nothing_else_is(spark, 
     scenario, _ = clean_day1
     expected = {}
     for line in gzip.decompress(truth(settings, DAY1, "quarantine.tsv.gz")).decode().splitlines():
-        file, line_number, category, reason = line.split("\t")
+        file, line_number, _category, reason = line.split("\t")
         expected[(file, int(line_number))] = reason
     prefix = f"{scenario.raw_uri}/"
-    got = {(r.source_file.removeprefix(prefix), r.line_number): r.reasons
-           for r in read(spark, scenario, "quarantine.events").collect()}
+    got = {
+        (r.source_file.removeprefix(prefix), r.line_number): r.reasons
+        for r in read(spark, scenario, "quarantine.events").collect()
+    }
     assert got.keys() == expected.keys()
     assert {k: v for k, v in got.items() if v != [expected[k]]} == {}
     reasons = {reason.split(":")[0] for reason in expected.values()}
-    assert reasons >= {"malformed_json", "missing_field", "wrong_type", "rule", "unknown_event_type",
-                       "unknown_schema_version", "invalid_utf8", "oversize_line", "corrupt_file"}
+    assert reasons >= {
+        "malformed_json",
+        "missing_field",
+        "wrong_type",
+        "rule",
+        "unknown_event_type",
+        "unknown_schema_version",
+        "invalid_utf8",
+        "oversize_line",
+        "corrupt_file",
+    }
 
 
 def test_the_ledger_accounts_for_every_line(spark, settings, clean_day1):
-    scenario, counts = clean_day1
+    scenario, _counts = clean_day1
     truth_manifest = manifest(settings, DAY1)
     corrupt_files = truth_manifest["files"]["truncated_gzip"]
     expected = truth_manifest["expected"]
@@ -93,8 +119,10 @@ def test_late_events_land_in_their_own_business_date(spark, settings, clean_day1
     scenario, _ = clean_day1
     expected = manifest(settings, DAY1)["expected"]["silver"]["silver.token_transfers"]["by_business_date"]
     assert len(expected) >= 3  # the day itself, and late days before it
-    got = {str(r.business_date): r["count"]
-           for r in read(spark, scenario, "silver.token_transfers").groupBy("business_date").count().collect()}
+    got = {
+        str(r.business_date): r["count"]
+        for r in read(spark, scenario, "silver.token_transfers").groupBy("business_date").count().collect()
+    }
     assert got == expected
 
 
@@ -119,10 +147,13 @@ def test_runs_of_a_window_leave_the_same_tables_and_an_unchanged_rerun_is_skippe
 
 # -- several windows -------------------------------------------------------------------------
 
+
 def test_a_sequential_backfill_equals_the_single_day_runs(spark, settings, dataset, three_days):
     backfill = lake(settings, dataset, "backfill")
-    result = run([str(ROOT / ".venv/bin/lakehouse"), "run", "--start", str(DAYS[0]),
-                  "--end", str(DAYS[-1] + timedelta(days=1))], env=env_for(backfill))
+    result = run(
+        [str(ROOT / ".venv/bin/lakehouse"), "run", "--start", str(DAYS[0]), "--end", str(DAYS[-1] + timedelta(days=1))],
+        env=env_for(backfill),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
     single = three_days  # the same days, one run each
@@ -140,8 +171,10 @@ def test_a_concurrent_second_run_is_refused_with_a_clear_message(settings, datas
     try:
         with pytest.raises(LockTimeout, match="another run \\(run-already-running"):
             run_window(scenario, RunWindow(DAY1, DAY1 + timedelta(days=1)), FaultInjection())
-        result = run([str(ROOT / ".venv/bin/lakehouse"), "run", "--date", str(DAY1)],
-                     env={**env_for(scenario), "LAKEHOUSE_LOCK_WAIT_SECONDS": "2"})
+        result = run(
+            [str(ROOT / ".venv/bin/lakehouse"), "run", "--date", str(DAY1)],
+            env={**env_for(scenario), "LAKEHOUSE_LOCK_WAIT_SECONDS": "2"},
+        )
         assert result.returncode != 0
         assert "holds the lock" in result.stdout + result.stderr
     finally:
@@ -169,9 +202,20 @@ def test_rollback_restores_the_versions_before_the_run(spark, settings, dataset)
 
 # -- crashes -----------------------------------------------------------------------------------
 
-CRASH_POINTS = [("after", stage) for stage in ("plan", "validate", "bronze", "quarantine", "silver.tokens",
-                                                "silver.token_transfers", "silver.taxi_trips", "gold",
-                                                "ingested_files")]
+CRASH_POINTS = [
+    ("after", stage)
+    for stage in (
+        "plan",
+        "validate",
+        "bronze",
+        "quarantine",
+        "silver.tokens",
+        "silver.token_transfers",
+        "silver.taxi_trips",
+        "gold",
+        "ingested_files",
+    )
+]
 CRASH_POINTS.append(("during", "silver.token_transfers"))
 
 
@@ -182,8 +226,10 @@ def test_a_run_killed_at_each_point_in_turn_then_rerun_equals_a_clean_run(spark,
     reference, _ = clean_day1
     scenario = lake(settings, dataset, "crashes")
     for attempt, (when, stage) in enumerate(CRASH_POINTS, start=1):
-        killed = run([str(ROOT / ".venv/bin/lakehouse"), "run", "--date", str(DAY1), f"--kill-{when}", stage],
-                     env=env_for(scenario))
+        killed = run(
+            [str(ROOT / ".venv/bin/lakehouse"), "run", "--date", str(DAY1), f"--kill-{when}", stage],
+            env=env_for(scenario),
+        )
         assert killed.returncode != 0, f"not killed {when} {stage}"  # the driver died by SIGKILL...
         statuses = [r.status for r in ledger(spark, scenario)]
         assert statuses == ["running"] * attempt, f"{when} {stage}: {statuses}"  # ...before its run completed
@@ -194,6 +240,7 @@ def test_a_run_killed_at_each_point_in_turn_then_rerun_equals_a_clean_run(spark,
 
 
 # -- elsewhere ---------------------------------------------------------------------------------
+
 
 def test_the_job_runs_with_no_servers_on_a_local_directory(spark, tmp_path):
     raw = tmp_path / "raw"
@@ -219,20 +266,32 @@ def test_trino_reads_silver_equal_to_what_spark_reads(spark, settings, dataset, 
     spark_rows = sorted(
         (r.transaction_hash, r.log_index, r.value, r.block_timestamp.timestamp(), str(r.business_date))
         for r in read(spark, scenario, "silver.token_transfers")
-        .where(f"business_date BETWEEN '{low}' AND '{high}'").collect()
+        .where(f"business_date BETWEEN '{low}' AND '{high}'")
+        .collect()
     )
     trino_rows = sorted(
         (r[0], r[1], r[2], r[3].timestamp(), str(r[4]))
-        for r in query(trino_conn, "SELECT transaction_hash, log_index, value, block_timestamp, business_date "
-                                   f"FROM silver.token_transfers WHERE business_date BETWEEN DATE '{low}' AND DATE '{high}'")
+        for r in query(
+            trino_conn,
+            "SELECT transaction_hash, log_index, value, block_timestamp, business_date "
+            f"FROM silver.token_transfers WHERE business_date BETWEEN DATE '{low}' AND DATE '{high}'",
+        )
     )
     assert len(trino_rows) > 1000 and trino_rows == spark_rows
-    spark_taxi = sorted((str(r.total_amount), r.pu_location_id, r.pickup_at.timestamp())
-                        for r in read(spark, scenario, "silver.taxi_trips")
-                        .where(f"business_date BETWEEN '{low}' AND '{high}'").collect())
-    trino_taxi = sorted((str(r[0]), r[1], r[2].timestamp()) for r in query(
-        trino_conn, "SELECT total_amount, pu_location_id, pickup_at FROM silver.taxi_trips "
-                    f"WHERE business_date BETWEEN DATE '{low}' AND DATE '{high}'"))
+    spark_taxi = sorted(
+        (str(r.total_amount), r.pu_location_id, r.pickup_at.timestamp())
+        for r in read(spark, scenario, "silver.taxi_trips")
+        .where(f"business_date BETWEEN '{low}' AND '{high}'")
+        .collect()
+    )
+    trino_taxi = sorted(
+        (str(r[0]), r[1], r[2].timestamp())
+        for r in query(
+            trino_conn,
+            "SELECT total_amount, pu_location_id, pickup_at FROM silver.taxi_trips "
+            f"WHERE business_date BETWEEN DATE '{low}' AND DATE '{high}'",
+        )
+    )
     assert len(trino_taxi) > 100 and trino_taxi == spark_taxi
 
 
@@ -246,8 +305,10 @@ def test_quarantined_events_are_replayed_after_a_contract_fix(spark, settings, d
     quarantined = read(spark, scenario, "quarantine.events")
     # quarantined for decimals alone: the 18s the strict rule refuses (and any injected > 255;
     # a line with a second defect stays quarantined after the fix)
-    decimals = [json.loads(r.raw_line)["payload"]["decimals"]
-                for r in quarantined.where("reasons = array('rule:decimals_range')").select("raw_line").collect()]
+    decimals = [
+        json.loads(r.raw_line)["payload"]["decimals"]
+        for r in quarantined.where("reasons = array('rule:decimals_range')").select("raw_line").collect()
+    ]
     wrongly = sum(1 for d in decimals if d <= 255)
     assert wrongly > 10
     assert silver_keys(spark, scenario, "silver.tokens") != truth_keys(settings, [DAY1], "silver.tokens")
@@ -261,6 +322,8 @@ def test_quarantined_events_are_replayed_after_a_contract_fix(spark, settings, d
     still = read(spark, fixed, "quarantine.events").where("replayed_by_run_id IS NULL")
     assert still.count() == read(spark, fixed, "quarantine.events").count() - counts["valid"]
     # what is still quarantined for decimals is really out of range (an injected defect)
-    decimals = [json.loads(r.raw_line)["payload"]["decimals"]
-                for r in still.where("reasons = array('rule:decimals_range')").collect()]
+    decimals = [
+        json.loads(r.raw_line)["payload"]["decimals"]
+        for r in still.where("reasons = array('rule:decimals_range')").collect()
+    ]
     assert all(d > 255 for d in decimals)

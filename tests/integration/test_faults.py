@@ -15,8 +15,8 @@ import re
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Callable
 
 import pytest
 import requests
@@ -83,11 +83,22 @@ def through_minio_proxy(settings, dataset, toxiproxy, name: str):
     return scenario, env
 
 
-def run_day(env: dict[str, str], day: date = DAY1, trigger: str | None = None,
-            strike: Callable[[], None] | None = None, timeout: float = 900) -> tuple[int, list[str]]:
+def run_day(
+    env: dict[str, str],
+    day: date = DAY1,
+    trigger: str | None = None,
+    strike: Callable[[], None] | None = None,
+    timeout: float = 900,
+) -> tuple[int, list[str]]:
     """`lakehouse run` of one day; when a log line matches `trigger`, `strike()` is called."""
-    process = subprocess.Popen([LAKEHOUSE, "run", "--date", str(day)], cwd=ROOT, env={**os.environ, **env},
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [LAKEHOUSE, "run", "--date", str(day)],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines, struck, deadline = [], False, time.monotonic() + timeout
     for line in process.stdout:
         lines.append(line.rstrip("\n"))
@@ -103,7 +114,7 @@ def run_day(env: dict[str, str], day: date = DAY1, trigger: str | None = None,
 def one_clear_error_line(lines: list[str]) -> str:
     """The failure in one line at the end, and no Python traceback anywhere."""
     tracebacks = [n for n, line in enumerate(lines) if "Traceback (most recent call last)" in line]
-    assert tracebacks == [], "\n".join(lines[tracebacks[0] - 2:tracebacks[0] + 30] if tracebacks else [])
+    assert tracebacks == [], "\n".join(lines[tracebacks[0] - 2 : tracebacks[0] + 30] if tracebacks else [])
     errors = [line for line in lines if line.startswith("error: ")]
     assert len(errors) == 1 and lines[-1] == errors[0], "\n".join(lines[-30:])
     return errors[0]
@@ -122,7 +133,8 @@ def test_latency_and_a_bandwidth_cap_slow_a_run_down_and_change_nothing(spark, s
 
 
 def test_connection_resets_mid_write_fail_the_attempt_cleanly_and_the_rerun_equals_a_clean_run(
-        spark, settings, dataset, proxies, clean):
+    spark, settings, dataset, proxies, clean
+):
     scenario, env = through_minio_proxy(settings, dataset, proxies, "faults-reset")
 
     def reset_every_connection():
@@ -154,7 +166,8 @@ def test_connection_resets_mid_write_fail_the_attempt_cleanly_and_the_rerun_equa
 
 
 def test_minio_unreachable_during_the_transfers_merge_and_back_leaves_one_clean_run(
-        spark, settings, dataset, proxies, clean):
+    spark, settings, dataset, proxies, clean
+):
     """An outage of 20 s that starts as the transfers' MERGE does. (Disabling the proxy
     is what stopping MinIO looks like from the jobs: refused connections, open ones cut.)"""
     scenario, env = through_minio_proxy(settings, dataset, proxies, "faults-outage")
@@ -177,15 +190,22 @@ def test_minio_unreachable_during_the_transfers_merge_and_back_leaves_one_clean_
 def test_trino_down_while_publishing_keeps_the_tables_and_publish_repairs_the_catalog(settings, proxies, tmp_path):
     """On the served warehouse (the one Trino's catalog names), on a day of its own."""
     day = date(2023, 1, 1) + timedelta(days=random.randrange(365))
-    sink = ObjectStoreBucket(settings.s3_endpoint, settings.s3_region, settings.loader_s3_access_key,
-                             settings.loader_s3_secret_key, settings.raw_bucket, "")
+    sink = ObjectStoreBucket(
+        settings.s3_endpoint,
+        settings.s3_region,
+        settings.loader_s3_access_key,
+        settings.loader_s3_secret_key,
+        settings.raw_bucket,
+        "",
+    )
     generate_day(GeneratorConfig(day=day, events=2_000, seed=day.toordinal(), rates=RATES), sink, workers=2)
     pipeline = trino_connection(settings)
     query(pipeline, "DROP VIEW IF EXISTS serving.token_transfers_daily")  # what the repair must bring back
 
     env = {"LAKEHOUSE_TRINO_PORT": str(proxied_port(proxies, "trino"))}
-    code, lines = run_day(env, day=day, trigger=r"stage quality_silver ",
-                          strike=lambda: proxies.set_enabled("trino", False))
+    code, lines = run_day(
+        env, day=day, trigger=r"stage quality_silver ", strike=lambda: proxies.set_enabled("trino", False)
+    )
     assert code == 2
     error = one_clear_error_line(lines)
     assert "the tables are committed, but publishing to Trino failed" in error, error
@@ -193,11 +213,15 @@ def test_trino_down_while_publishing_keeps_the_tables_and_publish_repairs_the_ca
     proxies.reset()
     result = run([LAKEHOUSE, "publish"])
     assert result.returncode == 0, result.stderr[-2000:]
-    rows = query(pipeline, "SELECT status, error FROM ops.pipeline_runs "
-                           f"WHERE window_start = DATE '{day}' AND status <> 'running'")
+    rows = query(
+        pipeline,
+        f"SELECT status, error FROM ops.pipeline_runs WHERE window_start = DATE '{day}' AND status <> 'running'",
+    )
     assert len(rows) == 1 and rows[0][0] == "succeeded" and "publishing to Trino failed" in rows[0][1]
     silver = query(pipeline, f"SELECT count(*) FROM silver.token_transfers WHERE event_date = DATE '{day}'")[0][0]
     assert silver > 100  # the day's rows, committed while Trino was away, are served
-    served = query(trino_connection(settings, as_analyst=True),
-                   f"SELECT count(*) FROM serving.token_transfers_daily WHERE business_date <= DATE '{day}'")
+    served = query(
+        trino_connection(settings, as_analyst=True),
+        f"SELECT count(*) FROM serving.token_transfers_daily WHERE business_date <= DATE '{day}'",
+    )
     assert served[0][0] > 0

@@ -19,7 +19,16 @@ from jobs.publish import publish
 from jobs.trino_catalog import query
 from tests.conftest import run
 from tests.integration.lakehelpers import (  # noqa: F401  (dataset, three_days: fixtures)
-    DATASET, DAY1, DAYS, checksums, clone, dataset, lake, read, three_days, truth,
+    DATASET,
+    DAY1,
+    DAYS,
+    checksums,
+    clone,
+    dataset,
+    lake,
+    read,
+    three_days,
+    truth,
 )
 from tests.oracle import daily_aggregates
 
@@ -45,13 +54,22 @@ def raw_files(settings, days) -> tuple[dict[str, bytes], set[tuple[str, int]]]:
 
 def gold_aggregates(spark, scenario) -> tuple[dict, dict]:
     taxi = {
-        (str(r.business_date), r.pu_borough): {"trips": r.trips, "revenue": r.revenue, "tips": r.tips,
-                                               "distance_miles": r.distance_miles, "card_trips": r.card_trips}
+        (str(r.business_date), r.pu_borough): {
+            "trips": r.trips,
+            "revenue": r.revenue,
+            "tips": r.tips,
+            "distance_miles": r.distance_miles,
+            "card_trips": r.card_trips,
+        }
         for r in read(spark, scenario, "gold.agg_taxi_daily").collect()
     }
     tokens = {
-        (str(r.business_date), r.token_address): {"transfers": r.transfers, "distinct_senders": r.distinct_senders,
-                                                  "distinct_receivers": r.distinct_receivers, "volume_raw": r.volume_raw}
+        (str(r.business_date), r.token_address): {
+            "transfers": r.transfers,
+            "distinct_senders": r.distinct_senders,
+            "distinct_receivers": r.distinct_receivers,
+            "volume_raw": r.volume_raw,
+        }
         for r in read(spark, scenario, "gold.agg_token_transfers_daily").collect()
     }
     return taxi, tokens
@@ -74,7 +92,9 @@ def test_gold_equals_the_oracle_after_one_day(spark, settings, dataset):
         assert read(spark, scenario, table).count() > 0, table
     zones = read(spark, scenario, "gold.fct_taxi_trips").where("pu_zone IS NULL").count()
     assert zones == 0
-    amounts = read(spark, scenario, "gold.fct_token_transfers").where("decimals = 18").select("value_raw", "amount").collect()
+    amounts = (
+        read(spark, scenario, "gold.fct_token_transfers").where("decimals = 18").select("value_raw", "amount").collect()
+    )
     exact = Context(prec=100)  # uint256 has up to 78 digits: more than Decimal's default 28
     assert amounts and all(Decimal(r.amount) == Decimal(r.value_raw).scaleb(-18, context=exact) for r in amounts)
 
@@ -106,8 +126,9 @@ def test_each_gold_table_reads_the_same_through_trino(spark, settings, dataset, 
             where = f" WHERE business_date BETWEEN DATE '{low}' AND DATE '{high}'"
         columns = [c for c in frame.columns if dict(frame.dtypes)[c] not in ("timestamp",)]
         spark_rows = sorted(tuple(str(v) for v in r) for r in frame.select(*columns).collect())
-        trino_rows = sorted(tuple(str(v) for v in r)
-                            for r in query(trino_conn, f"SELECT {', '.join(columns)} FROM {table}{where}"))
+        trino_rows = sorted(
+            tuple(str(v) for v in r) for r in query(trino_conn, f"SELECT {', '.join(columns)} FROM {table}{where}")
+        )
         assert len(trino_rows) == len(spark_rows) > 0, table
         assert trino_rows == spark_rows, table
 
@@ -123,13 +144,17 @@ def test_analysts_read_gold_and_serving_only():
     denied = run(["make", "sql", "TRINO_USER=analyst", "Q=SELECT count(*) FROM delta.silver.token_transfers"])
     assert denied.returncode != 0
     assert "Access Denied" in denied.stderr
-    for forbidden in ("SELECT count(*) FROM delta.bronze.events", "SELECT count(*) FROM delta.ops.pipeline_runs",
-                      "DELETE FROM delta.gold.agg_taxi_daily", "CREATE SCHEMA delta.analyst_sandbox"):
+    for forbidden in (
+        "SELECT count(*) FROM delta.bronze.events",
+        "SELECT count(*) FROM delta.ops.pipeline_runs",
+        "DELETE FROM delta.gold.agg_taxi_daily",
+        "CREATE SCHEMA delta.analyst_sandbox",
+    ):
         result = run(["make", "sql", "TRINO_USER=analyst", f"Q={forbidden}"])
         assert result.returncode != 0 and "Access Denied" in result.stderr, forbidden
     allowed = run(["make", "sql", "TRINO_USER=analyst", "Q=SELECT count(*) FROM delta.gold.agg_token_transfers_daily"])
     assert allowed.returncode == 0, allowed.stderr
-    assert int([word for word in allowed.stdout.split() if word.isdigit()][0]) > 0
+    assert int(next(word for word in allowed.stdout.split() if word.isdigit())) > 0
     view = run(["make", "sql", "TRINO_USER=analyst", "Q=SELECT sum(trips) FROM delta.serving.taxi_daily"])
     assert view.returncode == 0, view.stderr
 
@@ -145,12 +170,15 @@ def test_an_incremental_model_appends_each_date_and_run_once(spark, settings, tm
     local = settings.with_overrides(warehouse=f"file://{tmp_path / 'lake'}")
     day1, day2 = date(2026, 3, 1), date(2026, 3, 2)
     silver = local.table_path("silver", "things")
-    spark.createDataFrame([(day1, "a", "run-1"), (day2, "b", "run-1"), (day2, "c", "run-1")],
-                          "business_date date, k string, run_id string").write.format("delta").save(silver)
+    spark.createDataFrame(
+        [(day1, "a", "run-1"), (day2, "b", "run-1"), (day2, "c", "run-1")],
+        "business_date date, k string, run_id string",
+    ).write.format("delta").save(silver)
     (tmp_path / "fct_things.sql").write_text(
         "/* ---\ntable: gold.fct_things\nkeys: [k]\nrefresh: incremental\nincremental_source: silver.things\n"
         "date_column: business_date\ndepends_on: [silver.things]\n--- */\n"
-        "SELECT business_date, upper(k) AS k, run_id FROM {{ silver.things }} WHERE business_date IN ({{ dates }})\n")
+        "SELECT business_date, upper(k) AS k, run_id FROM {{ silver.things }} WHERE business_date IN ({{ dates }})\n"
+    )
     model = parse_model(tmp_path / "fct_things.sql")
     facts = local.table_path("gold", "fct_things")
 
@@ -159,8 +187,9 @@ def test_an_incremental_model_appends_each_date_and_run_once(spark, settings, tm
 
     build_gold(spark, local, [day1], [model])  # creates the table with day1 only
     assert rows() == [(day1, "A", "run-1")]
-    spark.createDataFrame([(day1, "d", "run-2")], "business_date date, k string, run_id string") \
-        .write.format("delta").mode("append").save(silver)
+    spark.createDataFrame([(day1, "d", "run-2")], "business_date date, k string, run_id string").write.format(
+        "delta"
+    ).mode("append").save(silver)
     versions = build_gold(spark, local, [day1, day2], [model])  # run-2 on day1, and run-1's day2 rows
     assert rows() == [(day1, "A", "run-1"), (day1, "D", "run-2"), (day2, "B", "run-1"), (day2, "C", "run-1")]
     assert build_gold(spark, local, [day1, day2], [model]) == {}  # nothing new: no commit

@@ -35,23 +35,30 @@ def image() -> str:
     return run(["bash", "scripts/image.sh", "name"]).stdout.strip()
 
 
-def in_image(image: str, script: str, env: dict[str, str] | None = None,
-             user: str | None = None) -> subprocess.CompletedProcess:
+def in_image(
+    image: str, script: str, env: dict[str, str] | None = None, user: str | None = None
+) -> subprocess.CompletedProcess:
     """A bash script in a fresh container of the image, as the image's own user unless told."""
-    container = subprocess.run(["buildah", "from", "--pull=never", image], check=True,
-                               capture_output=True, text=True).stdout.strip()
+    container = subprocess.run(
+        ["buildah", "from", "--pull=never", image], check=True, capture_output=True, text=True
+    ).stdout.strip()
     try:
         args = [arg for key, value in (env or {}).items() for arg in ("--env", f"{key}={value}")]
         args += ["--user", user] if user else []
-        return subprocess.run(["buildah", "run", "--isolation", "chroot", *args, container, "--",
-                               "bash", "-c", script], capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            ["buildah", "run", "--isolation", "chroot", *args, container, "--", "bash", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         subprocess.run(["buildah", "rm", container], check=True, capture_output=True)
 
 
 def image_config(image: str) -> dict:
-    inspected = subprocess.run(["buildah", "inspect", "--type", "image", image], check=True,
-                               capture_output=True, text=True).stdout
+    inspected = subprocess.run(
+        ["buildah", "inspect", "--type", "image", image], check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(inspected)["Docker"]["config"]
 
 
@@ -66,14 +73,18 @@ def test_the_image_holds_no_credentials(image, settings):
     env_names = {entry.partition("=")[0] for entry in image_config(image)["Env"]}
     assert not [name for name in env_names if any(word in name for word in ("KEY", "SECRET", "PASSWORD"))]
     # The job's secret key is nowhere in the project's files nor /etc (the venv is third-party code).
-    searched = in_image(image, f"grep -rlF -e '{settings.s3_secret_key}' /opt/lakehouse /etc --exclude-dir=.venv",
-                        user="0:0")
+    searched = in_image(
+        image, f"grep -rlF -e '{settings.s3_secret_key}' /opt/lakehouse /etc --exclude-dir=.venv", user="0:0"
+    )
     assert searched.returncode == 1 and not searched.stdout, searched.stdout + searched.stderr  # 1: no match
 
 
 def test_spark_jars_hold_the_jvm_packages_so_nothing_is_resolved_at_start(image, settings):
-    listing = in_image(image, 'ls "$SPARK_HOME/jars"; echo ---; cat /opt/lakehouse/ivy/classpath-*.txt | tr : "\\n" '
-                              '| while read -r jar; do [ -f "$jar" ] && echo "present $jar"; done')
+    listing = in_image(
+        image,
+        'ls "$SPARK_HOME/jars"; echo ---; cat /opt/lakehouse/ivy/classpath-*.txt | tr : "\\n" '
+        '| while read -r jar; do [ -f "$jar" ] && echo "present $jar"; done',
+    )
     assert listing.returncode == 0, listing.stderr
     jars, _, classpath = listing.stdout.partition("---")
     for coordinate in settings.versions.spark_packages:  # group:artifact:version, as Ivy names the file
@@ -109,8 +120,12 @@ def test_the_smoke_job_runs_in_the_image_against_minio_and_trino(image, settings
 
 
 def test_the_smoke_job_in_the_image_fails_with_a_wrong_secret_key(image, settings):
-    env = {"LAKEHOUSE_S3_ENDPOINT": settings.s3_endpoint, "LAKEHOUSE_S3_ACCESS_KEY": settings.s3_access_key,
-           "LAKEHOUSE_S3_SECRET_KEY": "not-the-secret", "SPARK_LOCAL_IP": "127.0.0.1"}  # pragma: allowlist secret
+    env = {
+        "LAKEHOUSE_S3_ENDPOINT": settings.s3_endpoint,
+        "LAKEHOUSE_S3_ACCESS_KEY": settings.s3_access_key,
+        "LAKEHOUSE_S3_SECRET_KEY": "not-the-secret",  # pragma: allowlist secret
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
     failed = in_image(image, "lakehouse smoke", env)
     assert failed.returncode != 0
     assert "rejected the credentials" in failed.stdout + failed.stderr

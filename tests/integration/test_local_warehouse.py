@@ -28,8 +28,14 @@ def local_lake(tmp_path, raw_uri: str, **overrides) -> Settings:
     """A warehouse in a directory; nothing listens on the endpoints, so a run that
     reached for a server would fail."""
     return Settings().with_overrides(
-        warehouse=f"file://{tmp_path / 'lake'}", raw_uri=raw_uri, trino_register=False,
-        s3_endpoint="http://127.0.0.1:9", trino_port=9, lock_wait_seconds=5, **overrides)
+        warehouse=f"file://{tmp_path / 'lake'}",
+        raw_uri=raw_uri,
+        trino_register=False,
+        s3_endpoint="http://127.0.0.1:9",
+        trino_port=9,
+        lock_wait_seconds=5,
+        **overrides,
+    )
 
 
 def source_files(spark, scenario, table: str) -> set[str]:
@@ -56,8 +62,9 @@ def test_every_table_names_a_file_the_same_way(spark, raw, clean):
     assert all(tables[t] for t in CURATED), "a comparison of empty tables would prove nothing"
     on_disk = {f"file://{p}" for p in raw.glob("event_date=*/hour=*/*.jsonl.gz")}
     assert source_files(spark, scenario, "ops.ingested_files") == on_disk
-    assert source_files(spark, scenario, "bronze.events") | source_files(spark, scenario, "quarantine.events") \
-        <= on_disk
+    assert (
+        source_files(spark, scenario, "bronze.events") | source_files(spark, scenario, "quarantine.events") <= on_disk
+    )
 
 
 def test_a_reprocessed_window_leaves_the_tables_unchanged(spark, clean):
@@ -73,7 +80,7 @@ def test_a_rerun_after_a_failed_quality_gate_equals_one_clean_run(spark, raw, cl
     impossible = edited_expectations(tmp_path, "silver.taxi_trips.volume", "rows", min_value=1_000_000)
     # The raw directory given as a file:/// URI this time: the same files, the same names.
     scenario = local_lake(tmp_path, f"file://{raw}", expectations_dir=str(impossible))
-    with pytest.raises(QualityGateError, match="silver.taxi_trips.volume"):
+    with pytest.raises(QualityGateError, match=r"silver\.taxi_trips\.volume"):
         run_window(scenario, WINDOW, FaultInjection())
     assert read(spark, scenario, "bronze.events").count() > 0  # the failed run did write bronze
 
@@ -91,9 +98,11 @@ def test_objects_outside_the_layout_are_skipped_and_reported_never_ingested(spar
     shutil.copytree(raw, copy)
     data_file = next(copy.glob("event_date=*/hour=*/*.jsonl.gz"))
     day = copy / f"event_date={DAY1}"
-    foreign = [day / "hour=24" / data_file.name,  # no such hour
-               day / data_file.parent.name / f".{data_file.name}.tmp",  # an upload in progress
-               copy / f"event_date={DAY1.year}-{DAY1.month}-{DAY1.day}" / "hour=00" / data_file.name]
+    foreign = [
+        day / "hour=24" / data_file.name,  # no such hour
+        day / data_file.parent.name / f".{data_file.name}.tmp",  # an upload in progress
+        copy / f"event_date={DAY1.year}-{DAY1.month}-{DAY1.day}" / "hour=00" / data_file.name,
+    ]
     for path in foreign:
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(data_file, path)

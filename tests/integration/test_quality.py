@@ -16,7 +16,16 @@ from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket
 from jobs.quality import EXPECTATIONS_DIR, SEVERITY, QualityGate, QualityGateError, failures
 from tests.integration.lakehelpers import (  # noqa: F401  (dataset, three_days: fixtures)
-    DATASET, DAYS, EVENTS, RATES, clone, dataset, edited_expectations, ledger, read, three_days,
+    DATASET,
+    DAYS,
+    EVENTS,
+    RATES,
+    clone,
+    dataset,
+    edited_expectations,
+    ledger,
+    read,
+    three_days,
 )
 
 pytestmark = pytest.mark.integration
@@ -33,8 +42,14 @@ def versions(spark, scenario, tables):
 @pytest.fixture(scope="module")
 def low_day(settings, dataset):
     """A fourth day with a tenth of the usual volume (an upstream outage)."""
-    sink = ObjectStoreBucket(settings.s3_endpoint, settings.s3_region, settings.loader_s3_access_key,
-                             settings.loader_s3_secret_key, settings.raw_bucket, DATASET + "/")
+    sink = ObjectStoreBucket(
+        settings.s3_endpoint,
+        settings.s3_region,
+        settings.loader_s3_access_key,
+        settings.loader_s3_secret_key,
+        settings.raw_bucket,
+        DATASET + "/",
+    )
     generate_day(GeneratorConfig(day=LOW_DAY, events=EVENTS // 10, seed=101, rates=RATES), sink, workers=2)
     return LOW_DAY
 
@@ -76,8 +91,11 @@ def test_a_warn_failure_is_recorded_and_the_run_succeeds(spark, warned_run):
     last = ledger(spark, scenario)[-1]
     assert last.status == "succeeded" and not last.quality_failures
     assert counts["quality_failed_error"] == 0 and counts["quality_failed_warn"] >= 1
-    median = (read(spark, scenario, "ops.quality_results")
-              .where((F.col("run_id") == last.run_id) & (F.col("column_name") == "fare_amount")).collect())
+    median = (
+        read(spark, scenario, "ops.quality_results")
+        .where((F.col("run_id") == last.run_id) & (F.col("column_name") == "fare_amount"))
+        .collect()
+    )
     assert [(r.severity, r.success) for r in median] == [("warn", False)]
     assert float(median[0].observed_value) > 1
     assert last.data_docs.endswith(f"/ops/data_docs/{last.run_id}/index.html")
@@ -89,8 +107,10 @@ def test_quality_results_rows_match_the_results_ge_stored(spark, warned_run):
 
     scenario, root, _ = warned_run
     run_id = ledger(spark, scenario)[-1].run_id
-    rows = {(r.suite, r.expectation_id): r for r in
-            read(spark, scenario, "ops.quality_results").where(F.col("run_id") == run_id).collect()}
+    rows = {
+        (r.suite, r.expectation_id): r
+        for r in read(spark, scenario, "ops.quality_results").where(F.col("run_id") == run_id).collect()
+    }
     context = gx.get_context(mode="file", context_root_dir=str(root))
     store = context.validation_results_store
     stored = [store.get(key) for key in store.list_keys()]
@@ -103,8 +123,9 @@ def test_quality_results_rows_match_the_results_ge_stored(spark, warned_run):
             row = rows[(suite_result.suite_name, str(r.expectation_config.id))]
             assert row.expectation_type == r.expectation_config.type
             assert row.success == r.success
-            assert row.severity == SEVERITY[getattr(r.expectation_config.severity, "value",
-                                                    r.expectation_config.severity)]
+            assert (
+                row.severity == SEVERITY[getattr(r.expectation_config.severity, "value", r.expectation_config.severity)]
+            )
             assert row.unexpected_count == r.result.get("unexpected_count")
             assert row.element_count == r.result.get("element_count")
             observed = r.result.get("observed_value")

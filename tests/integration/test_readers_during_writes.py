@@ -49,8 +49,7 @@ def version_answers(spark, settings, table: str, first: int) -> set[int]:
     answers = set()
     for version in range(first, last + 1):
         frame = spark.read.format("delta").option("versionAsOf", version).load(path)
-        answers.add(frame.count() if table.startswith("gold.fct") else
-                    frame.agg({"transfers": "sum"}).first()[0] or 0)
+        answers.add(frame.count() if table.startswith("gold.fct") else frame.agg({"transfers": "sum"}).first()[0] or 0)
     return answers
 
 
@@ -60,16 +59,21 @@ def current_version(spark, settings, table: str) -> int:
 
 def test_analysts_reading_while_a_run_commits_see_only_committed_versions(spark, settings):
     day = date(2022, 1, 1) + timedelta(days=random.randrange(365))
-    sink = ObjectStoreBucket(settings.s3_endpoint, settings.s3_region, settings.loader_s3_access_key,
-                             settings.loader_s3_secret_key, settings.raw_bucket, "")
+    sink = ObjectStoreBucket(
+        settings.s3_endpoint,
+        settings.s3_region,
+        settings.loader_s3_access_key,
+        settings.loader_s3_secret_key,
+        settings.raw_bucket,
+        "",
+    )
     generate_day(GeneratorConfig(day=day, events=6_000, seed=day.toordinal(), rates=RATES), sink, workers=2)
     lakehouse = [str(ROOT / ".venv/bin/lakehouse"), "run"]
     analyst = trino_connection(settings, as_analyst=True)
     tables = {row[0] for row in query(analyst, "SHOW TABLES FROM gold")}
     if not {"fct_token_transfers", "fct_taxi_trips", "agg_token_transfers_daily"} <= tables:
         # a fresh stack: one run first, so that the readers have tables to read from the start
-        subprocess.run([*lakehouse, "--date", str(day - timedelta(days=1))], cwd=ROOT, check=True,
-                       capture_output=True)
+        subprocess.run([*lakehouse, "--date", str(day - timedelta(days=1))], cwd=ROOT, check=True, capture_output=True)
     before = {table: current_version(spark, settings, table) for table in QUERIES}
 
     answers: list[Answer] = []
@@ -84,7 +88,7 @@ def test_analysts_reading_while_a_run_commits_see_only_committed_versions(spark,
             turn += 1
             started = time.monotonic()
             try:
-                (value,), = query(connection, QUERIES[table])
+                ((value,),) = query(connection, QUERIES[table])
                 answers.append(Answer(table, started, time.monotonic() - started, value=int(value)))
             except Exception as exc:  # any error is a finding: kept, asserted below
                 answers.append(Answer(table, started, time.monotonic() - started, error=repr(exc)[:300]))
@@ -94,8 +98,14 @@ def test_analysts_reading_while_a_run_commits_see_only_committed_versions(spark,
     for reader in readers:
         reader.start()
     try:
-        result = subprocess.run([*lakehouse, "--date", str(day)], cwd=ROOT, env=dict(os.environ),
-                                capture_output=True, text=True, timeout=1200)
+        result = subprocess.run(
+            [*lakehouse, "--date", str(day)],
+            cwd=ROOT,
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
     finally:
         done.set()
         for reader in readers:
@@ -111,11 +121,14 @@ def test_analysts_reading_while_a_run_commits_see_only_committed_versions(spark,
         values = [a.value for a in seen]
         assert values[-1] > values[0] or len(allowed) == 1, f"{table}: the run was not seen committing"
         # a query that started after another ended never sees an older version (counts only go up)
-        older = [(a.value, b.value) for a in seen for b in seen
-                 if a.started + a.seconds < b.started and b.value < a.value]
+        older = [
+            (a.value, b.value) for a in seen for b in seen if a.started + a.seconds < b.started and b.value < a.value
+        ]
         assert older == [], f"{table}: a later query saw fewer rows than an earlier one"
 
     latencies = sorted(a.seconds for a in answers)
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
-    print(f"\n{len(answers)} analyst queries by {READERS} readers during the run: "
-          f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
+    print(
+        f"\n{len(answers)} analyst queries by {READERS} readers during the run: "
+        f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
+    )

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 import requests
-import trino
 from botocore.exceptions import ClientError
 from trino.auth import BasicAuthentication
 from trino.exceptions import HttpError, TrinoUserError
 
+import trino
 from jobs.object_store import s3_client
 from jobs.smoke import SMOKE_ROWS, smoke_frame
 from jobs.trino_catalog import query, register_table, trino_connection, trusting
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 def as_utc(value: datetime | None) -> datetime | None:
     """PySpark returns naive local datetimes; Trino returns aware ones."""
-    return None if value is None else value.astimezone(timezone.utc)
+    return None if value is None else value.astimezone(UTC)
 
 
 def test_trino_returns_exactly_the_rows_spark_wrote(spark, settings, trino_conn):
@@ -38,8 +38,7 @@ def test_trino_returns_exactly_the_rows_spark_wrote(spark, settings, trino_conn)
         for r in spark.read.format("delta").load(settings.table_path("ops", table)).orderBy("id").collect()
     ]
     from_trino = [
-        tuple(row)
-        for row in query(trino_conn, f"SELECT id, label, amount, observed_at FROM ops.{table} ORDER BY id")
+        tuple(row) for row in query(trino_conn, f"SELECT id, label, amount, observed_at FROM ops.{table} ORDER BY id")
     ]
 
     assert from_trino == from_spark
@@ -47,8 +46,13 @@ def test_trino_returns_exactly_the_rows_spark_wrote(spark, settings, trino_conn)
     assert from_trino == [tuple(row) for row in SMOKE_ROWS]
     assert from_trino[0][2] == Decimal("12345678901234567890.123456789012345678")
     assert from_trino[2] == (3, None, None, None)
-    column_types = dict(query(trino_conn, f"SELECT column_name, data_type FROM information_schema.columns "
-                                          f"WHERE table_schema = 'ops' AND table_name = '{table}'"))
+    column_types = dict(
+        query(
+            trino_conn,
+            f"SELECT column_name, data_type FROM information_schema.columns "
+            f"WHERE table_schema = 'ops' AND table_name = '{table}'",
+        )
+    )
     assert column_types == {
         "id": "integer",
         "label": "varchar",
@@ -105,8 +109,16 @@ def test_a_wrong_credential_gives_one_clear_line_not_a_stack_trace():
     assert len(result.stderr.splitlines()) <= 2, result.stderr
 
 
-SERVERS = ("minio", "trino", "postgres", "airflow-api", "airflow-scheduler", "airflow-dag-processor",
-           "airflow-triggerer", "superset")
+SERVERS = (
+    "minio",
+    "trino",
+    "postgres",
+    "airflow-api",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "superset",
+)
 
 
 def test_make_up_twice_does_no_harm():
@@ -131,26 +143,39 @@ def test_make_sql_runs_as_the_chosen_identity_and_fails_loudly():
 
 # -- who is asking Trino -------------------------------------------------------------------
 
+
 def login(settings, user: str, password: str | None = None):
     return trino.dbapi.connect(
-        host=settings.trino_host, port=settings.trino_port, user=user, catalog="delta", http_scheme="https",
+        host=settings.trino_host,
+        port=settings.trino_port,
+        user=user,
+        catalog="delta",
+        http_scheme="https",
         auth=BasicAuthentication(user, password) if password is not None else None,
-        http_session=trusting(settings.trino_ca_file))
+        http_session=trusting(settings.trino_ca_file),
+    )
 
 
 def test_trino_refuses_a_user_name_without_its_password(settings):
     assert settings.trino_scheme == "https" and settings.trino_password and settings.trino_analyst_password
-    for attempt in (login(settings, "pipeline"), login(settings, "pipeline", settings.trino_analyst_password),
-                    login(settings, "analyst", "not-the-password")):  # pragma: allowlist secret
+    for attempt in (
+        login(settings, "pipeline"),
+        login(settings, "pipeline", settings.trino_analyst_password),
+        login(settings, "analyst", "not-the-password"),  # pragma: allowlist secret
+    ):
         with pytest.raises(HttpError, match="401"):
             query(attempt, "SELECT 1")
     # plain HTTP, as any process on the machine could send it: the header names pipeline
     for port in (settings.trino_port, int(os.environ.get("TRINO_INTERNAL_PORT", "8091"))):
         for scheme in ("http", "https"):
             try:
-                response = requests.post(f"{scheme}://127.0.0.1:{port}/v1/statement", data="SELECT 1",
-                                         headers={"X-Trino-User": "pipeline"}, verify=settings.trino_ca_file,
-                                         timeout=10)
+                response = requests.post(
+                    f"{scheme}://127.0.0.1:{port}/v1/statement",
+                    data="SELECT 1",
+                    headers={"X-Trino-User": "pipeline"},
+                    verify=settings.trino_ca_file,
+                    timeout=10,
+                )
             except requests.ConnectionError:
                 continue  # the port does not speak this scheme at all
             assert response.status_code in (401, 403), (scheme, port, response.status_code, response.text[:200])
@@ -162,14 +187,16 @@ def test_the_analyst_reads_the_serving_layer_and_cannot_write_nor_read_the_raw_l
     assert query(analyst, "SELECT current_user") == [["analyst"]]
     assert query(analyst, "SELECT count(*) >= 0 FROM delta.serving.pipeline_runs") == [[True]]
     table = f"analyst_{uuid.uuid4().hex[:6]}"
-    for statement in (f"CREATE TABLE delta.gold.{table} (id integer)",
-                      f"CREATE TABLE delta.ops.{table} AS SELECT 1 AS id",
-                      "INSERT INTO delta.gold.dim_date SELECT * FROM delta.gold.dim_date LIMIT 1",
-                      "DELETE FROM delta.gold.dim_date",
-                      "SELECT count(*) FROM delta.bronze.events",
-                      "SELECT count(*) FROM delta.quarantine.events",
-                      "SELECT count(*) FROM delta.silver.token_transfers",
-                      "SELECT count(*) FROM delta.ops.pipeline_runs"):
+    for statement in (
+        f"CREATE TABLE delta.gold.{table} (id integer)",
+        f"CREATE TABLE delta.ops.{table} AS SELECT 1 AS id",
+        "INSERT INTO delta.gold.dim_date SELECT * FROM delta.gold.dim_date LIMIT 1",
+        "DELETE FROM delta.gold.dim_date",
+        "SELECT count(*) FROM delta.bronze.events",
+        "SELECT count(*) FROM delta.quarantine.events",
+        "SELECT count(*) FROM delta.silver.token_transfers",
+        "SELECT count(*) FROM delta.ops.pipeline_runs",
+    ):
         with pytest.raises(TrinoUserError, match="Access Denied"):
             query(analyst, statement)
     # the pipeline, logged in with its own password, may do what the analyst may not
@@ -179,8 +206,8 @@ def test_the_analyst_reads_the_serving_layer_and_cannot_write_nor_read_the_raw_l
 
 
 def test_a_wrong_trino_password_gives_one_clear_line():
-    result = run([str(ROOT / ".venv/bin/lakehouse"), "check"],
-                 env={"LAKEHOUSE_TRINO_PASSWORD": "not-the-password"})  # pragma: allowlist secret
+    wrong = {"LAKEHOUSE_TRINO_PASSWORD": "not-the-password"}  # pragma: allowlist secret
+    result = run([str(ROOT / ".venv/bin/lakehouse"), "check"], env=wrong)
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "refused the login of 'pipeline'" in errors[0], result.stderr

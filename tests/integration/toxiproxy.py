@@ -18,8 +18,13 @@ from tests.conftest import ROOT
 
 def toxiproxy_binary() -> Path:
     """Where `make setup` put the server (scripts/common.sh is the one place that says)."""
-    path = subprocess.run(["bash", "-c", '. scripts/common.sh && echo "$TOXIPROXY_BIN"'], cwd=ROOT,
-                          capture_output=True, text=True, check=True).stdout.strip()
+    path = subprocess.run(
+        ["bash", "-c", '. scripts/common.sh && echo "$TOXIPROXY_BIN"'],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     binary = Path(path)
     assert binary.is_file(), f"toxiproxy is not installed at {binary}: run `make setup`"
     return binary
@@ -36,8 +41,11 @@ class Toxiproxy:
         self.port = free_port()
         self.api = f"http://127.0.0.1:{self.port}"
         self.log = log_file.open("w")
-        self.process = subprocess.Popen([str(toxiproxy_binary()), "-host", "127.0.0.1", "-port", str(self.port)],
-                                        stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [str(toxiproxy_binary()), "-host", "127.0.0.1", "-port", str(self.port)],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -56,14 +64,31 @@ class Toxiproxy:
     def proxy(self, name: str, upstream_port: int) -> int:
         """A proxy to 127.0.0.1:upstream_port; returns the port it listens on."""
         port = free_port()
-        response = requests.post(f"{self.api}/proxies", timeout=5, json={
-            "name": name, "listen": f"127.0.0.1:{port}", "upstream": f"127.0.0.1:{upstream_port}", "enabled": True})
+        response = requests.post(
+            f"{self.api}/proxies",
+            timeout=5,
+            json={
+                "name": name,
+                "listen": f"127.0.0.1:{port}",
+                "upstream": f"127.0.0.1:{upstream_port}",
+                "enabled": True,
+            },
+        )
         response.raise_for_status()
         return port
 
     def add_toxic(self, proxy: str, kind: str, stream: str = "downstream", **attributes) -> None:
-        response = requests.post(f"{self.api}/proxies/{proxy}/toxics", timeout=5, json={
-            "name": f"{kind}_{stream}", "type": kind, "stream": stream, "toxicity": 1.0, "attributes": attributes})
+        response = requests.post(
+            f"{self.api}/proxies/{proxy}/toxics",
+            timeout=5,
+            json={
+                "name": f"{kind}_{stream}",
+                "type": kind,
+                "stream": stream,
+                "toxicity": 1.0,
+                "attributes": attributes,
+            },
+        )
         response.raise_for_status()
 
     def set_enabled(self, proxy: str, enabled: bool) -> None:

@@ -37,9 +37,17 @@ print(json.dumps({"errors": {k: str(v)[-500:] for k, v in bag.import_errors.item
 def dagbag(tmp_path_factory) -> dict:
     dags = ROOT / "dags"
     result = subprocess.run(
-        [str(ROOT / "airflow/.venv/bin/python"), "-c", INSPECT, str(dags)], capture_output=True, text=True,
-        timeout=300, env={"PYTHONPATH": str(dags), "AIRFLOW_HOME": str(tmp_path_factory.mktemp("airflow")),
-                          "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PATH": "/usr/bin:/bin"})
+        [str(ROOT / "airflow/.venv/bin/python"), "-c", INSPECT, str(dags)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            "PYTHONPATH": str(dags),
+            "AIRFLOW_HOME": str(tmp_path_factory.mktemp("airflow")),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "PATH": "/usr/bin:/bin",
+        },
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -81,8 +89,9 @@ def test_the_backfill_dag_takes_a_range_and_shares_the_tables_pool_with_the_dail
 
 def test_the_kubernetes_dag_runs_the_same_steps_with_the_curation_as_a_spark_application(dagbag):
     k8s, daily = dagbag["dags"]["lakehouse_daily_k8s"], dagbag["dags"]["lakehouse_daily"]
-    assert {task: t["upstream"] for task, t in k8s["tasks"].items()} == \
-        {task: t["upstream"] for task, t in daily["tasks"].items()}
+    assert {task: t["upstream"] for task, t in k8s["tasks"].items()} == {
+        task: t["upstream"] for task, t in daily["tasks"].items()
+    }
     assert k8s["tasks"]["curate"]["type"] == "SparkKubernetesOperator"
     assert k8s["tasks"]["curate"]["pool"] == daily["tasks"]["curate"]["pool"]
     assert {t["type"] for name, t in k8s["tasks"].items() if name != "curate"} == {"KubernetesPodOperator"}

@@ -53,8 +53,9 @@ def test_the_same_seed_gives_byte_identical_files(tmp_path):
     files = data_files(first)
     assert len(files) > 10
     assert files == data_files(second)
-    assert (first / "_truth/event_date=2026-11-20/manifest.json").read_bytes() == \
-        (second / "_truth/event_date=2026-11-20/manifest.json").read_bytes()
+    assert (first / "_truth/event_date=2026-11-20/manifest.json").read_bytes() == (
+        second / "_truth/event_date=2026-11-20/manifest.json"
+    ).read_bytes()
     assert data_files(other) != files
 
 
@@ -96,10 +97,10 @@ def test_manifest_counts_add_up_to_the_lines_written(day):
     # every readable line is valid or quarantined; the truncated file is one quarantine row
     assert expected["valid"] + quarantined - manifest["files"]["truncated_gzip"] == len(lines)
     truth = directory / "_truth/event_date=2026-11-20"
-    for table, spec in expected["silver"].items():
-        keys = gzip.open(truth / spec["keys_file"], "rt").read().splitlines()
+    for spec in expected["silver"].values():
+        keys = gzip.decompress((truth / spec["keys_file"]).read_bytes()).decode().splitlines()
         assert len(keys) == len(set(keys)) == spec["rows"] == sum(spec["by_business_date"].values())
-    rows = gzip.open(truth / "quarantine.tsv.gz", "rt").read().splitlines()
+    rows = gzip.decompress((truth / "quarantine.tsv.gz").read_bytes()).decode().splitlines()
     assert len(rows) == quarantined
     assert Counter(r.rsplit("\t", 1)[1] for r in rows) == expected["quarantine_by_reason"]
 
@@ -119,12 +120,25 @@ def test_values_look_like_the_real_sources(day):
             events.append(json.loads(line))
         except (ValueError, UnicodeDecodeError):
             continue
-    taxis = [e["payload"] for e in events if e.get("event_type") == "YellowTaxiTripRecords"
-             and isinstance(e.get("payload"), dict) and "PULocationID" in e["payload"]]
-    transfers = [e["payload"] for e in events if e.get("event_type") == "EthereumTokenTransfer"
-                 and isinstance(e.get("payload"), dict) and {"value", "transaction_hash"} <= set(e["payload"])]
-    tokens = [e["payload"] for e in events if e.get("event_type") == "EthereumToken"
-              and isinstance(e.get("payload"), dict) and "decimals" in e["payload"]]
+    taxis = [
+        e["payload"]
+        for e in events
+        if e.get("event_type") == "YellowTaxiTripRecords"
+        and isinstance(e.get("payload"), dict)
+        and "PULocationID" in e["payload"]
+    ]
+    transfers = [
+        e["payload"]
+        for e in events
+        if e.get("event_type") == "EthereumTokenTransfer"
+        and isinstance(e.get("payload"), dict)
+        and {"value", "transaction_hash"} <= set(e["payload"])
+    ]
+    tokens = [
+        e["payload"]
+        for e in events
+        if e.get("event_type") == "EthereumToken" and isinstance(e.get("payload"), dict) and "decimals" in e["payload"]
+    ]
     assert len(taxis) > 1000 and len(transfers) > 20_000 and len(tokens) > 100
 
     zone_ids = {zone for zone, _ in taxi_zones()}
@@ -135,8 +149,11 @@ def test_values_look_like_the_real_sources(day):
     assert len(card) > 2 * len(cash) > 0
     assert sum(t["tip_amount"] > 0 for t in card if isinstance(t["tip_amount"], float)) > 0.8 * len(card)
     assert all(t["tip_amount"] == 0 for t in cash)
-    fares = [(t["fare_amount"], t["trip_distance"]) for t in taxis
-             if isinstance(t["fare_amount"], float) and isinstance(t["trip_distance"], float)]
+    fares = [
+        (t["fare_amount"], t["trip_distance"])
+        for t in taxis
+        if isinstance(t["fare_amount"], float) and isinstance(t["trip_distance"], float)
+    ]
     long_trips = [f for f, d in fares if d > 5]
     short_trips = [f for f, d in fares if d < 1]
     assert sum(long_trips) / len(long_trips) > 2 * sum(short_trips) / len(short_trips)
@@ -147,4 +164,7 @@ def test_values_look_like_the_real_sources(day):
     per_tx = Counter(t["transaction_hash"] for t in transfers)
     assert sum(1 for n in per_tx.values() if n > 1) > 0.1 * len(per_tx)
     assert {t["decimals"] for t in tokens if isinstance(t["decimals"], int) and t["decimals"] < 256} <= set(range(19))
-    assert {e.get("schema_version") for e in events if e.get("event_type") == "YellowTaxiTripRecords"} >= {"1-0-0", "1-1-0"}
+    assert {e.get("schema_version") for e in events if e.get("event_type") == "YellowTaxiTripRecords"} >= {
+        "1-0-0",
+        "1-1-0",
+    }

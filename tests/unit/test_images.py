@@ -17,8 +17,13 @@ DOCKERFILES = [ROOT / "Dockerfile", *sorted((ROOT / "k8s/images").glob("*/Docker
 
 
 def hadolint(path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(HADOLINT), "--no-color", "--failure-threshold", "warning", str(path)],
-                          check=False, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [str(HADOLINT), "--no-color", "--failure-threshold", "warning", str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -47,7 +52,9 @@ def test_the_jobs_image_bakes_the_jars_in_and_runs_as_a_user():
 def test_the_airflow_image_installs_the_pins_of_the_airflow_project():
     project = tomllib.loads((ROOT / "airflow/pyproject.toml").read_text())["project"]["dependencies"]
     pins = {dep for dep in project if dep.startswith("apache-airflow")}
-    assert pins and pins <= set(re.findall(r'"(apache-airflow[^"]*)"', (ROOT / "k8s/images/airflow/Dockerfile").read_text()))
+    assert pins and pins <= set(
+        re.findall(r'"(apache-airflow[^"]*)"', (ROOT / "k8s/images/airflow/Dockerfile").read_text())
+    )
 
 
 def test_the_superset_image_adds_the_driver_versions_of_the_superset_lock():

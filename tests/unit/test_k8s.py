@@ -35,13 +35,25 @@ K8S = ROOT / "k8s"
 OVERLAYS = ("local", "prod")
 VERSIONS = read_env_file(ROOT / "versions.env")
 KUBERNETES_VERSION = VERSIONS["KUBERNETES_SCHEMA_VERSION"]
-CACHE = Path(os.environ.get("LAKEHOUSE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-             / "lakehouse")
+CACHE = Path(
+    os.environ.get("LAKEHOUSE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lakehouse"
+)
 KUSTOMIZE = CACHE / f"kustomize-{VERSIONS['KUSTOMIZE_VERSION']}" / "kustomize"
-SPARK_CRD = CACHE / f"spark-operator-{VERSIONS['SPARK_OPERATOR_VERSION']}" / "sparkoperator.k8s.io_sparkapplications.yaml"
+SPARK_CRD = (
+    CACHE / f"spark-operator-{VERSIONS['SPARK_OPERATOR_VERSION']}" / "sparkoperator.k8s.io_sparkapplications.yaml"
+)
 OBJECT_META = "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
-SECRET_NAMES = ("minio-root", "lakehouse-jobs-s3", "lakehouse-jobs-trino", "trino", "trino-auth", "hive-metastore",
-                "postgres", "airflow", "superset")
+SECRET_NAMES = (
+    "minio-root",
+    "lakehouse-jobs-s3",
+    "lakehouse-jobs-trino",
+    "trino",
+    "trino-auth",
+    "hive-metastore",
+    "postgres",
+    "airflow",
+    "superset",
+)
 # Secrets of files rather than env files: key -> the file in the overlay's secrets/.
 SECRET_FILES = {"trino-auth": {"keystore.pem": "trino-keystore.pem", "password.db": "trino-password.db"}}
 POD_OWNERS = ("Deployment", "StatefulSet", "Job")
@@ -66,8 +78,12 @@ def k8s_copy(tmp_path_factory) -> Path:
     copied = tmp_path_factory.mktemp("k8s") / "k8s"
     shutil.copytree(K8S, copied, ignore=lambda d, names: ["secrets"] if Path(d).parent.name == "overlays" else [])
     for overlay in OVERLAYS:
-        subprocess.run(["bash", str(ROOT / "scripts/k8s_secrets.sh"), overlay], check=True, capture_output=True,
-                       env={**os.environ, "K8S_DIR": str(copied)})
+        subprocess.run(
+            ["bash", str(ROOT / "scripts/k8s_secrets.sh"), overlay],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "K8S_DIR": str(copied)},
+        )
     return copied
 
 
@@ -102,8 +118,11 @@ def strict_crd_schema(schema: dict, root: bool = True) -> dict:
         for key in ("allOf", "anyOf", "oneOf"):
             for child in node.get(key, []):
                 visit(child)
-        if node.get("type") == "object" and "additionalProperties" not in node \
-                and not node.get("x-kubernetes-preserve-unknown-fields"):
+        if (
+            node.get("type") == "object"
+            and "additionalProperties" not in node
+            and not node.get("x-kubernetes-preserve-unknown-fields")
+        ):
             node["additionalProperties"] = False
 
     visit(schema)
@@ -118,8 +137,7 @@ def spark_application_validator() -> jsonschema.Draft202012Validator:
     crd = yaml.safe_load(SPARK_CRD.read_text())
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta2"]
     registry = referencing.Resource.from_contents(kubernetes_definitions()) @ referencing.Registry()
-    return jsonschema.Draft202012Validator(strict_crd_schema(version["schema"]["openAPIV3Schema"]),
-                                           registry=registry)
+    return jsonschema.Draft202012Validator(strict_crd_schema(version["schema"]["openAPIV3Schema"]), registry=registry)
 
 
 SCHEMAS = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / f"v{KUBERNETES_VERSION}-local-strict"
@@ -164,19 +182,30 @@ def validate(obj: dict) -> None:
     errors = list(validator.iter_errors(obj))
     if errors:
         best = jsonschema.exceptions.best_match(errors)
-        raise Invalid([(".".join(map(str, e.absolute_path)), e.message)
-                       for e in [best, *(e for e in errors if e is not best)]])
+        raise Invalid(
+            [(".".join(map(str, e.absolute_path)), e.message) for e in [best, *(e for e in errors if e is not best)]]
+        )
 
 
 # -- the overlays ----------------------------------------------------------------------
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_overlay_builds_the_whole_stack(built, overlay):
     names = {where(obj) for obj in built[overlay]}
-    for expected in ("StatefulSet/minio", "StatefulSet/postgres", "Deployment/hive-metastore",
-                     "Job/hive-metastore-schema", "Deployment/trino-coordinator", "Deployment/trino-worker",
-                     "ConfigMap/trino-catalogs", "Deployment/superset", "Deployment/airflow-scheduler",
-                     "SparkApplication/lakehouse-curate", "ServiceAccount/spark-driver", "Role/spark-driver",
-                     "RoleBinding/spark-driver"):
+    for expected in (
+        "StatefulSet/minio",
+        "StatefulSet/postgres",
+        "Deployment/hive-metastore",
+        "Job/hive-metastore-schema",
+        "Deployment/trino-coordinator",
+        "Deployment/trino-worker",
+        "ConfigMap/trino-catalogs",
+        "Deployment/superset",
+        "Deployment/airflow-scheduler",
+        "SparkApplication/lakehouse-curate",
+        "ServiceAccount/spark-driver",
+        "Role/spark-driver",
+        "RoleBinding/spark-driver",
+    ):
         assert expected in names, f"{overlay}: {expected} missing"
     assert {obj["metadata"].get("namespace") for obj in built[overlay] if obj["kind"] != "Namespace"} == {"lakehouse"}
 
@@ -208,8 +237,9 @@ def test_the_prod_overlay_sizes_replicates_and_spreads(built):
         for obj in objects:
             if obj["kind"] in POD_OWNERS:
                 for container in obj["spec"]["template"]["spec"]["containers"]:
-                    assert container["resources"]["requests"] and container["resources"]["limits"]["memory"], \
+                    assert container["resources"]["requests"] and container["resources"]["limits"]["memory"], (
                         f"{overlay}: {where(obj)}"
+                    )
     assert prod["SparkApplication/lakehouse-curate"]["spec"]["executor"]["instances"] == 8
 
 
@@ -230,9 +260,16 @@ def first_field(obj: dict) -> tuple[dict, str]:
 # A required field per kind (what a cluster refuses the object without); None where the
 # schema requires nothing beyond what kubernetes-validate needs to pick it.
 REQUIRED = {
-    "Deployment": ("spec", "selector"), "StatefulSet": ("spec", "selector"), "Job": ("spec", "template"),
-    "Service": ("spec.ports.0", "port"), "Role": ("rules.0", "verbs"), "RoleBinding": ("", "roleRef"),
-    "SparkApplication": ("spec", "sparkVersion"), "ConfigMap": None, "Secret": None, "Namespace": None,
+    "Deployment": ("spec", "selector"),
+    "StatefulSet": ("spec", "selector"),
+    "Job": ("spec", "template"),
+    "Service": ("spec.ports.0", "port"),
+    "Role": ("rules.0", "verbs"),
+    "RoleBinding": ("", "roleRef"),
+    "SparkApplication": ("spec", "sparkVersion"),
+    "ConfigMap": None,
+    "Secret": None,
+    "Namespace": None,
     "ServiceAccount": None,
 }
 
@@ -266,8 +303,13 @@ def test_a_value_of_the_wrong_type_fails_and_names_the_field(built, kind):
     broken = copy.deepcopy(one_of_each_kind(built)[kind])
     parent, key = first_field(broken)
     value = parent[key]
-    parent[key] = {"not": "a string"} if isinstance(value, str) else "not a number" if isinstance(value, int) \
+    parent[key] = (
+        {"not": "a string"}
+        if isinstance(value, str)
+        else "not a number"
+        if isinstance(value, int)
         else "not a list or map"
+    )
     with pytest.raises(Invalid) as caught:
         validate(broken)
     assert any(path.split(".")[-1] == key for path, _ in caught.value.errors), caught.value
@@ -301,8 +343,14 @@ def test_a_typo_deep_in_a_spark_application_fails_and_names_it(built, role, fiel
 
 def test_kinds_without_a_schema_fail_instead_of_warning():
     with pytest.raises(Invalid, match="no schema for ScheduledSparkApplication"):
-        validate({"apiVersion": "sparkoperator.k8s.io/v1beta2", "kind": "ScheduledSparkApplication",
-                  "metadata": {"name": "x"}, "spec": {}})
+        validate(
+            {
+                "apiVersion": "sparkoperator.k8s.io/v1beta2",
+                "kind": "ScheduledSparkApplication",
+                "metadata": {"name": "x"},
+                "spec": {},
+            }
+        )
 
 
 # -- references, secrets, images --------------------------------------------------------
@@ -312,8 +360,12 @@ def references(obj: dict) -> list[tuple[str, str]]:
 
     def visit(node, key=""):
         if isinstance(node, dict):
-            for ref_key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret"),
-                                  ("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")):
+            for ref_key, kind in (
+                ("configMapRef", "ConfigMap"),
+                ("secretRef", "Secret"),
+                ("secretKeyRef", "Secret"),
+                ("configMapKeyRef", "ConfigMap"),
+            ):
                 if isinstance(node.get(ref_key), dict):
                     found.append((kind, node[ref_key]["name"]))
             if key in ("configMap",) and "name" in node:
@@ -348,8 +400,11 @@ def test_secrets_hold_only_the_generated_values_and_no_committed_file_holds_one(
         assert sorted(secrets) == sorted(SECRET_NAMES)
         for name, secret in secrets.items():
             directory = k8s_copy / "overlays" / overlay / "secrets"
-            generated = {key: (directory / file).read_text() for key, file in SECRET_FILES[name].items()} \
-                if name in SECRET_FILES else read_env_file(directory / f"{name}.env")
+            generated = (
+                {key: (directory / file).read_text() for key, file in SECRET_FILES[name].items()}
+                if name in SECRET_FILES
+                else read_env_file(directory / f"{name}.env")
+            )
             assert "stringData" not in secret
             decoded = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
             assert decoded == generated and all(len(value) >= 20 for value in decoded.values()), f"{overlay}: {name}"
@@ -357,8 +412,11 @@ def test_secrets_hold_only_the_generated_values_and_no_committed_file_holds_one(
         if not path.is_file() or "secrets" in path.relative_to(K8S).parts[:3]:
             continue  # the git-ignored secret files of a deployer
         if path.suffix == ".yaml":
-            assert not [doc for doc in yaml.safe_load_all(path.read_text()) if isinstance(doc, dict)
-                        and doc.get("kind") == "Secret" and "apiVersion" in doc], path
+            assert not [
+                doc
+                for doc in yaml.safe_load_all(path.read_text())
+                if isinstance(doc, dict) and doc.get("kind") == "Secret" and "apiVersion" in doc
+            ], path
         if path.name.endswith(".env.example"):  # names only: every value left empty
             lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
             assert lines and all(line.endswith("=") for line in lines), path
@@ -402,7 +460,8 @@ def test_an_overlay_can_retag_the_jobs_image_of_the_spark_application(k8s_copy, 
     overlay = k8s_copy / "overlays" / "retagged"
     overlay.mkdir()
     (overlay / "kustomization.yaml").write_text(
-        "resources: [../local]\nimages:\n  - {name: lakehouse/jobs, newTag: 0.2.0}\n")
+        "resources: [../local]\nimages:\n  - {name: lakehouse/jobs, newTag: 0.2.0}\n"
+    )
     (app,) = [obj for obj in build(overlay) if obj["kind"] == "SparkApplication"]
     assert app["spec"]["image"] == "lakehouse/jobs:0.2.0"
 
@@ -427,13 +486,20 @@ def properties(text: str) -> dict[str, str]:
 def mounted_from(pod: dict, container: dict, path: str) -> list[tuple[str, str]]:
     """(kind, name) of the ConfigMaps and Secrets behind the file `path` in a container:
     the volume of its longest mount prefix, every source of a projected one."""
-    (mount,) = sorted((m for m in container.get("volumeMounts", []) if path.startswith(m["mountPath"].rstrip("/") + "/")),
-                      key=lambda m: len(m["mountPath"]))[-1:]
+    (mount,) = sorted(
+        (m for m in container.get("volumeMounts", []) if path.startswith(m["mountPath"].rstrip("/") + "/")),
+        key=lambda m: len(m["mountPath"]),
+    )[-1:]
     (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
     sources = volume["projected"]["sources"] if "projected" in volume else [volume]
-    return [("Secret", source["secret"].get("secretName") or source["secret"].get("name")) if "secret" in source
-            else ("ConfigMap", source["configMap"]["name"]) if "configMap" in source else ("other", "")
-            for source in sources]
+    return [
+        ("Secret", source["secret"].get("secretName") or source["secret"].get("name"))
+        if "secret" in source
+        else ("ConfigMap", source["configMap"]["name"])
+        if "configMap" in source
+        else ("other", "")
+        for source in sources
+    ]
 
 
 def test_trino_clients_log_in_with_a_password_over_https_and_the_nodes_talk_http_with_the_shared_secret(built):
@@ -449,7 +515,9 @@ def test_trino_clients_log_in_with_a_password_over_https_and_the_nodes_talk_http
         worker = by_name["ConfigMap/trino-worker"]["data"]
         assert set(worker) == {"config.properties"}  # the authenticator crashes a worker, as access control does
         worker_config = properties(worker["config.properties"])
-        assert "http-server.https.enabled" not in worker_config and "http-server.authentication.type" not in worker_config
+        assert (
+            "http-server.https.enabled" not in worker_config and "http-server.authentication.type" not in worker_config
+        )
         for node in (config, worker_config):
             assert node["internal-communication.shared-secret"] == "${ENV:TRINO_SHARED_SECRET}"
             assert node["discovery.uri"] == config["discovery.uri"]
@@ -484,8 +552,12 @@ def test_the_jobs_log_in_to_trino_as_the_pipeline_with_a_password_from_a_secret_
         template = yaml.safe_load((K8S / "spark-submit/driver-pod.yaml").read_text())
         (submitted,) = template["spec"]["containers"]
         for pod, container in ((app["spec"], app["spec"]["driver"]), (template["spec"], submitted)):
-            from_secrets = {key for ref in container["envFrom"] if "secretRef" in ref
-                            for key in secrets[base_name(ref["secretRef"]["name"])]["data"]}
+            from_secrets = {
+                key
+                for ref in container["envFrom"]
+                if "secretRef" in ref
+                for key in secrets[base_name(ref["secretRef"]["name"])]["data"]
+            }
             assert "LAKEHOUSE_TRINO_PASSWORD" in from_secrets, overlay
             assert mounted_from(pod, container, ca_file) == [("ConfigMap", "trino-ca")], overlay
         (ca,) = [obj for obj in objects if where(obj) == "ConfigMap/trino-ca"]
@@ -510,8 +582,10 @@ def test_trinos_password_file_holds_bcrypt_hashes_of_the_passwords_its_clients_g
         secrets = {base_name(obj["metadata"]["name"]): obj for obj in objects if obj["kind"] == "Secret"}
         lines = base64.b64decode(secrets["trino-auth"]["data"]["password.db"]).decode().splitlines()
         hashes = dict(line.split(":", 1) for line in lines)
-        passwords = {"pipeline": secrets["lakehouse-jobs-trino"]["data"]["LAKEHOUSE_TRINO_PASSWORD"],
-                     "analyst": secrets["superset"]["data"]["TRINO_PASSWORD"]}
+        passwords = {
+            "pipeline": secrets["lakehouse-jobs-trino"]["data"]["LAKEHOUSE_TRINO_PASSWORD"],
+            "analyst": secrets["superset"]["data"]["TRINO_PASSWORD"],
+        }
         assert set(hashes) == set(passwords), overlay  # no admin: the rules name pipeline and analyst only
         for user, password in passwords.items():
             assert hashes[user].startswith("$2y$10$"), f"{overlay}: {user}"  # Trino's bcrypt prefix, cost 10
@@ -522,8 +596,12 @@ def test_trinos_password_file_holds_bcrypt_hashes_of_the_passwords_its_clients_g
 
 def test_no_secret_value_is_written_into_the_built_manifests_outside_their_secrets(built):
     for overlay, objects in built.items():
-        values = {base64.b64decode(value).decode() for obj in objects if obj["kind"] == "Secret"
-                  for value in obj["data"].values()}
+        values = {
+            base64.b64decode(value).decode()
+            for obj in objects
+            if obj["kind"] == "Secret"
+            for value in obj["data"].values()
+        }
         # Every password, key and hash, and each line of the files (the key's body, a hash).
         needles = {line for value in values for line in value.splitlines() if len(line) >= 20} | values
         for obj in objects:
@@ -571,6 +649,11 @@ def test_what_the_kubernetes_dag_submits_validates_against_the_crd():
         sys.path.remove(str(ROOT / "dags"))
     app = curate_application("{{ data_interval_start | ds }}", "{{ data_interval_end | ds }}", "lakehouse/jobs:0.1.0")
     validate(app)
-    assert app["spec"]["arguments"] == ["run", "--start", "{{ data_interval_start | ds }}",
-                                        "--end", "{{ data_interval_end | ds }}"]
+    assert app["spec"]["arguments"] == [
+        "run",
+        "--start",
+        "{{ data_interval_start | ds }}",
+        "--end",
+        "{{ data_interval_end | ds }}",
+    ]
     assert {"name": "LAKEHOUSE_TRINO_REGISTER", "value": "false"} in app["spec"]["driver"]["env"]

@@ -45,7 +45,8 @@ def test_a_lock_of_a_killed_process_on_this_host_is_taken_over_at_once(settings)
     dead = subprocess.Popen(["true"])
     dead.wait()  # its pid names no process now
     PipelineLock(settings, "killed").backend.create(
-        LockInfo("killed", socket.gethostname(), dead.pid, time.time() + 600).to_bytes())
+        LockInfo("killed", socket.gethostname(), dead.pid, time.time() + 600).to_bytes()
+    )
     started = time.monotonic()
     with PipelineLock(settings, "next", wait_seconds=5):
         assert time.monotonic() - started < 2

@@ -30,22 +30,34 @@ def write(tmp_path: Path, name: str, header: str, sql: str) -> Path:
 
 
 def test_an_undeclared_reference_is_named(tmp_path):
-    path = write(tmp_path, "x.sql", "table: gold.x\nkeys: [a]\nrefresh: full\ndepends_on: []",
-                 "SELECT * FROM {{ silver.tokens }}")
+    path = write(
+        tmp_path,
+        "x.sql",
+        "table: gold.x\nkeys: [a]\nrefresh: full\ndepends_on: []",
+        "SELECT * FROM {{ silver.tokens }}",
+    )
     with pytest.raises(ModelError, match=r"x.sql: uses \['silver.tokens'\] without declaring"):
         parse_model(path)
 
 
 def test_a_by_date_model_must_filter_on_its_dates(tmp_path):
-    path = write(tmp_path, "y.sql", "table: gold.y\nkeys: [a]\nrefresh: by_date\ndate_column: d\n"
-                 "depends_on: [silver.tokens]", "SELECT * FROM {{ silver.tokens }}")
+    path = write(
+        tmp_path,
+        "y.sql",
+        "table: gold.y\nkeys: [a]\nrefresh: by_date\ndate_column: d\ndepends_on: [silver.tokens]",
+        "SELECT * FROM {{ silver.tokens }}",
+    )
     with pytest.raises(ModelError, match="must filter on"):
         parse_model(path)
 
 
 def test_a_dependency_cycle_is_reported(tmp_path):
-    write(tmp_path, "a.sql", "table: gold.a\nkeys: [k]\nrefresh: full\ndepends_on: [gold.b]", "SELECT * FROM {{ gold.b }}")
-    write(tmp_path, "b.sql", "table: gold.b\nkeys: [k]\nrefresh: full\ndepends_on: [gold.a]", "SELECT * FROM {{ gold.a }}")
+    write(
+        tmp_path, "a.sql", "table: gold.a\nkeys: [k]\nrefresh: full\ndepends_on: [gold.b]", "SELECT * FROM {{ gold.b }}"
+    )
+    write(
+        tmp_path, "b.sql", "table: gold.b\nkeys: [k]\nrefresh: full\ndepends_on: [gold.a]", "SELECT * FROM {{ gold.a }}"
+    )
     with pytest.raises(ModelError, match="dependency cycle"):
         load_models(tmp_path)
 

@@ -11,8 +11,9 @@ T0 = datetime(2026, 10, 2, 3, 0)
 
 
 def run(run_id, status, minutes, fingerprint="same", window=DAY, kind="run", unchanged_since=None):
-    return Row(run_id, kind, window.start, window.end, status, T0 + timedelta(minutes=minutes), fingerprint,
-               unchanged_since)
+    return Row(
+        run_id, kind, window.start, window.end, status, T0 + timedelta(minutes=minutes), fingerprint, unchanged_since
+    )
 
 
 def test_a_succeeded_run_with_the_same_fingerprint_is_repeated():
@@ -47,9 +48,10 @@ def test_other_windows_do_not_count():
 def test_a_rolled_back_run_or_any_rollback_after_it_means_run_again():
     rolled_back = [run("r1", "succeeded", 0), run("r1", "rolled_back", 0)]
     assert repeatable_run(rolled_back, DAY, "same") is None
-    forced = [run("r1", "succeeded", 0), run("rb", "succeeded", 9, None, window=RunWindow(date(2026, 10, 5),
-                                                                                      date(2026, 10, 6)),
-                                                 kind="rollback")]
+    forced = [
+        run("r1", "succeeded", 0),
+        run("rb", "succeeded", 9, None, window=RunWindow(date(2026, 10, 5), date(2026, 10, 6)), kind="rollback"),
+    ]
     assert repeatable_run(forced, DAY, "same") is None
 
 
@@ -75,17 +77,20 @@ def test_the_fingerprint_covers_the_files_and_the_definitions(tmp_path):
     assert edited != first
     (folder / "c1-0002.jsonl.gz").write_bytes(b"late")
     assert fingerprint() != edited
-    assert input_fingerprint(settings.with_overrides(look_back_days=9), DAY, [], [definitions]) != \
-        input_fingerprint(settings, DAY, [], [definitions])
+    assert input_fingerprint(settings.with_overrides(look_back_days=9), DAY, [], [definitions]) != input_fingerprint(
+        settings, DAY, [], [definitions]
+    )
 
 
 def test_a_raw_file_has_one_name_however_it_is_written():
     from jobs.locations import raw_file_location
 
     name = "file:///raw/event_date=2026-10-01/hour=03/c1-0001.jsonl.gz"
-    for written in ("/raw/event_date=2026-10-01/hour=03/c1-0001.jsonl.gz",  # a plain path
-                    "file:/raw/event_date=2026-10-01/hour=03/c1-0001.jsonl.gz",  # as Spark (Hadoop) prints it
-                    name):
+    for written in (
+        "/raw/event_date=2026-10-01/hour=03/c1-0001.jsonl.gz",  # a plain path
+        "file:/raw/event_date=2026-10-01/hour=03/c1-0001.jsonl.gz",  # as Spark (Hadoop) prints it
+        name,
+    ):
         assert raw_file_location(written) == name
     on_the_store = "s3a://enriched-events/event_date=2026-10-01/hour=03/c1-0001.jsonl.gz"
     assert raw_file_location(on_the_store) == on_the_store
@@ -110,13 +115,15 @@ def test_objects_outside_the_upstream_layout_are_skipped_and_reported(tmp_path):
     raw = tmp_path / "raw"
     day = raw / "event_date=2026-10-01"
     in_layout = ["hour=00/collector-1-00001.jsonl.gz", "hour=23/c.2-17.jsonl.gz"]
-    foreign = ["hour=24/collector-1-00002.jsonl.gz",  # no such hour
-               "hour=3/collector-1-00003.jsonl.gz",  # not two digits
-               "hour=03/.collector-1-00004.jsonl.gz.tmp",  # an upload in progress
-               "hour=03/collector-1-00005.jsonl.gz._COPYING_",
-               "hour=03/collector.jsonl.gz",  # no sequence
-               "collector-1-00006.jsonl.gz",  # no hour folder
-               "hour=03/nested/collector-1-00007.jsonl.gz"]
+    foreign = [
+        "hour=24/collector-1-00002.jsonl.gz",  # no such hour
+        "hour=3/collector-1-00003.jsonl.gz",  # not two digits
+        "hour=03/.collector-1-00004.jsonl.gz.tmp",  # an upload in progress
+        "hour=03/collector-1-00005.jsonl.gz._COPYING_",
+        "hour=03/collector.jsonl.gz",  # no sequence
+        "collector-1-00006.jsonl.gz",  # no hour folder
+        "hour=03/nested/collector-1-00007.jsonl.gz",
+    ]
     for name in [*in_layout, *foreign, "_SUCCESS"]:
         (day / name).parent.mkdir(parents=True, exist_ok=True)
         (day / name).write_bytes(b"x")
@@ -127,5 +134,7 @@ def test_objects_outside_the_upstream_layout_are_skipped_and_reported(tmp_path):
     assert files_for_window(settings, DAY, {}) == sorted(f"file://{day / name}" for name in in_layout)
     assert outside_layout(settings, DAY) == [
         *sorted(f"file://{day / name}" for name in foreign),
-        "event_date=2026-02-30/", "event_date=2026-10-1/", "events/",  # hidden _x and .x are left alone
+        "event_date=2026-02-30/",
+        "event_date=2026-10-1/",
+        "events/",  # hidden _x and .x are left alone
     ]

@@ -37,12 +37,20 @@ def test_a_curated_day_without_rows_counts_as_zero_and_a_missing_day_as_a_drop()
 
 
 def test_a_batch_spec_needs_a_table_rows_and_a_date_column():
-    with pytest.raises(LakehouseError, match="meta.batch"):
+    with pytest.raises(LakehouseError, match=r"meta\.batch"):
         BatchSpec.from_meta("s", {"batch": {"table": "silver.x", "rows": "sometimes"}})
     with pytest.raises(LakehouseError, match="date_column"):
         BatchSpec.from_meta("s", {"batch": {"table": "silver.x", "rows": "touched_dates"}})
-    spec = BatchSpec.from_meta("s", {"batch": {"table": "silver.x", "rows": "all",
-                                               "references": [{"flag": "f", "column": "c", "table": "t", "key": "k"}]}})
+    spec = BatchSpec.from_meta(
+        "s",
+        {
+            "batch": {
+                "table": "silver.x",
+                "rows": "all",
+                "references": [{"flag": "f", "column": "c", "table": "t", "key": "k"}],
+            }
+        },
+    )
     assert spec.layer == "silver" and spec.references[0].flag == "f"
 
 
@@ -50,6 +58,7 @@ def test_the_shipped_suites_declare_a_severity_and_one_without_is_refused(tmp_pa
     check_severities(EXPECTATIONS_DIR)
     (tmp_path / "expectations").mkdir()
     (tmp_path / "expectations" / "x.json").write_text(
-        '{"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}}]}')
+        '{"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}}]}'
+    )
     with pytest.raises(LakehouseError, match="no severity"):
         check_severities(tmp_path)

@@ -21,8 +21,9 @@ def tracked_files(root: Path) -> list[str]:
 
 def findings(root: Path, files: list[str]) -> dict[str, list[str]]:
     """{file: [secret types]} as detect-secrets reports them."""
-    result = subprocess.run([str(DETECT_SECRETS), "scan", *files], cwd=root, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [str(DETECT_SECRETS), "scan", *files], cwd=root, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return {name: sorted({hit["type"] for hit in hits}) for name, hits in json.loads(result.stdout)["results"].items()}
 
@@ -38,8 +39,10 @@ def test_a_key_planted_in_a_copy_of_the_repository_is_caught(tmp_path):
         shutil.copy2(ROOT / name, tmp_path / name)
     planted = tmp_path / "jobs" / "settings.py"
     # A made-up key in the shape of an AWS key pair, as a careless commit would add it.
-    planted.write_text(planted.read_text() + '\nAWS_ACCESS_KEY_ID = "AKIA' + "QX7N4RW2LKJ5TB3M" + '"\n'
-                       'aws_secret_access_key = "' + "b7Q2xWm9" * 5 + '"\n')
+    planted.write_text(
+        planted.read_text() + '\nAWS_ACCESS_KEY_ID = "AKIA' + "QX7N4RW2LKJ5TB3M" + '"\n'
+        'aws_secret_access_key = "' + "b7Q2xWm9" * 5 + '"\n'
+    )
     caught = findings(tmp_path, files)
     assert list(caught) == ["jobs/settings.py"]
     assert "AWS Access Key" in caught["jobs/settings.py"]

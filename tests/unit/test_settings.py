@@ -7,9 +7,7 @@ from jobs.spark import artifact_name
 def test_environment_wins_over_env_file_which_wins_over_defaults(tmp_path: Path):
     env_file = tmp_path / "lakehouse.env"
     env_file.write_text("# local stack\nLAKEHOUSE_S3_ENDPOINT=http://127.0.0.1:9100\nLAKEHOUSE_TRINO_PORT=8190\n")
-    settings = Settings.load(
-        {"LAKEHOUSE_ENV_FILE": str(env_file), "LAKEHOUSE_TRINO_PORT": "8290", "UNRELATED": "x"}
-    )
+    settings = Settings.load({"LAKEHOUSE_ENV_FILE": str(env_file), "LAKEHOUSE_TRINO_PORT": "8290", "UNRELATED": "x"})
     assert settings.s3_endpoint == "http://127.0.0.1:9100"
     assert settings.trino_port == 8290
     assert settings.raw_bucket == "enriched-events"
