@@ -1,15 +1,57 @@
-"""Fixtures shared by the Superset tests (REST and browser), defined once so that the
-session curates its days once."""
+"""Fixtures shared by the integration tests, defined once so that a session generates and
+curates each of its datasets once: the three generated days, day 1 curated once (the
+reference every faulted, killed or rerun day 1 must equal), the three days curated one run
+each, and the days the Superset tests (REST and browser) read."""
 
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import requests
 
+from jobs.curation.job import FaultInjection, run_window
+from jobs.curation.plan import RunWindow
+from jobs.generator.generate import GeneratorConfig, generate_day
+from jobs.generator.sinks import ObjectStoreBucket
+from tests.integration.lakehelpers import DATASET, DAY1, DAYS, EVENTS, RATES, lake
 from tests.integration.supersethelpers import Superset, curate_served_days, local_secret
+
+
+@pytest.fixture(scope="session")
+def dataset(settings) -> str:
+    """Three generated days in the raw bucket; returns their s3a:// location."""
+    sink = ObjectStoreBucket(
+        settings.s3_endpoint,
+        settings.s3_region,
+        settings.loader_s3_access_key,
+        settings.loader_s3_secret_key,
+        settings.raw_bucket,
+        DATASET + "/",
+    )
+    for day in DAYS:
+        generate_day(GeneratorConfig(day=day, events=EVENTS, seed=101, rates=RATES), sink, workers=2)
+    return f"s3a://{settings.raw_bucket}/{DATASET}"
+
+
+@pytest.fixture(scope="session")
+def clean_day1(spark, settings, dataset):
+    """Day 1 curated by one run with nothing in the way, on a warehouse of its own; returns
+    (its settings, the run's counts). Shared and read-only: tests that change it `clone` it."""
+    scenario = lake(settings, dataset, "clean")
+    counts = run_window(scenario, RunWindow(DAY1, DAY1 + timedelta(days=1)), FaultInjection())
+    return scenario, counts
+
+
+@pytest.fixture(scope="session")
+def three_days(spark, settings, dataset):
+    """A warehouse with the three days curated one run each (in this process). Shared:
+    tests that change it work on a `clone`."""
+    scenario = lake(settings, dataset, "three-days")
+    for day in DAYS:
+        run_window(scenario, RunWindow(day, day + timedelta(days=1)), FaultInjection())
+    return scenario
 
 
 @pytest.fixture(scope="session")

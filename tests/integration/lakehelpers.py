@@ -10,14 +10,11 @@ import shutil
 import uuid
 from datetime import date, timedelta
 
-import pytest
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.curation.job import path_of
 from jobs.generator.defects import DefectRates
-from jobs.generator.generate import GeneratorConfig, generate_day
-from jobs.generator.sinks import ObjectStoreBucket
 from jobs.object_store import copy_prefix, s3_client
 from jobs.quality import EXPECTATIONS_DIR
 
@@ -28,38 +25,6 @@ CURATED = ["bronze.events", "quarantine.events", *SILVER]
 RATES = DefectRates().scaled(4)
 EVENTS = 6_000
 DATASET = f"tests/raw-{uuid.uuid4().hex[:6]}"
-
-
-# -- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def dataset(settings) -> str:
-    """Three generated days in the raw bucket; returns their s3a:// location."""
-    sink = ObjectStoreBucket(
-        settings.s3_endpoint,
-        settings.s3_region,
-        settings.loader_s3_access_key,
-        settings.loader_s3_secret_key,
-        settings.raw_bucket,
-        DATASET + "/",
-    )
-    for day in DAYS:
-        generate_day(GeneratorConfig(day=day, events=EVENTS, seed=101, rates=RATES), sink, workers=2)
-    return f"s3a://{settings.raw_bucket}/{DATASET}"
-
-
-@pytest.fixture(scope="session")
-def three_days(settings, dataset):
-    """A warehouse with the three days curated one run each (in this process). Shared:
-    tests that change it work on a `clone`."""
-    from jobs.curation.job import FaultInjection, run_window
-    from jobs.curation.plan import RunWindow
-
-    scenario = lake(settings, dataset, "three-days")
-    for day in DAYS:
-        run_window(scenario, RunWindow(day, day + timedelta(days=1)), FaultInjection())
-    return scenario
 
 
 def clone(settings, scenario, name: str):

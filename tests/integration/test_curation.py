@@ -26,35 +26,26 @@ from jobs.generator.sinks import LocalDirectory
 from jobs.models import load_models
 from jobs.trino_catalog import query
 from tests.conftest import ROOT, run
-from tests.integration.lakehelpers import (  # noqa: F401  (dataset, three_days: fixtures)
+from tests.integration.lakehelpers import (
     CURATED,
     DAY1,
     DAYS,
     RATES,
     SILVER,
     checksums,
-    dataset,
+    clone,
     env_for,
     lake,
     ledger,
     manifest,
     read,
     silver_keys,
-    three_days,
     truth,
     truth_keys,
 )
 
 pytestmark = pytest.mark.integration
 GOLD = [model.table for model in load_models()]
-
-
-@pytest.fixture(scope="module")
-def clean_day1(spark, settings, dataset):
-    """One clean run of day 1: the reference the other scenarios are compared with."""
-    scenario = lake(settings, dataset, "clean")
-    counts = run_window(scenario, RunWindow(DAY1, DAY1 + timedelta(days=1)), FaultInjection())
-    return scenario, counts
 
 
 # -- one window ------------------------------------------------------------------------------
@@ -126,10 +117,9 @@ def test_late_events_land_in_their_own_business_date(spark, settings, clean_day1
     assert got == expected
 
 
-def test_runs_of_a_window_leave_the_same_tables_and_an_unchanged_rerun_is_skipped(spark, settings, dataset):
-    scenario = lake(settings, dataset, "rerun")
+def test_runs_of_a_window_leave_the_same_tables_and_an_unchanged_rerun_is_skipped(spark, settings, clean_day1):
+    scenario = clone(settings, clean_day1[0], "rerun")  # the window, run once
     window = RunWindow(DAY1, DAY1 + timedelta(days=1))
-    run_window(scenario, window, FaultInjection())
     first = checksums(spark, scenario)
     assert all(first.values())
     reruns = [run_window(scenario, window, FaultInjection(), reprocess=True) for _ in range(2)]
@@ -181,9 +171,8 @@ def test_a_concurrent_second_run_is_refused_with_a_clear_message(settings, datas
         holder.release()
 
 
-def test_rollback_restores_the_versions_before_the_run(spark, settings, dataset):
-    scenario = lake(settings, dataset, "rollback")
-    run_window(scenario, RunWindow(DAYS[0], DAYS[1]), FaultInjection())
+def test_rollback_restores_the_versions_before_the_run(spark, settings, clean_day1):
+    scenario = clone(settings, clean_day1[0], "rollback")  # day 1, run once
     after_day1 = checksums(spark, scenario)
     run_window(scenario, RunWindow(DAYS[1], DAYS[2]), FaultInjection())
     assert checksums(spark, scenario) != after_day1

@@ -22,23 +22,21 @@ import pytest
 import requests
 from delta.tables import DeltaTable
 
-from jobs.curation.job import FaultInjection, path_of, run_window
+from jobs.curation.job import path_of
 from jobs.curation.plan import RunWindow
 from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket
 from jobs.models import load_models
 from jobs.trino_catalog import query, trino_connection
 from tests.conftest import ROOT, run
-from tests.integration.lakehelpers import (  # noqa: F401 (fixtures)
+from tests.integration.lakehelpers import (
     CURATED,
     DAY1,
     RATES,
     checksums,
-    dataset,
     env_for,
     lake,
     ledger,
-    read,
 )
 from tests.integration.toxiproxy import Toxiproxy
 
@@ -70,11 +68,9 @@ def proxied_port(toxiproxy: Toxiproxy, name: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def clean(spark, settings, dataset):
+def clean(spark, clean_day1):
     """The day curated once with nothing in the way: what every faulted run must end as."""
-    scenario = lake(settings, dataset, "faults-clean")
-    run_window(scenario, WINDOW, FaultInjection())
-    return checksums(spark, scenario, TABLES)
+    return checksums(spark, clean_day1[0], TABLES)
 
 
 def through_minio_proxy(settings, dataset, toxiproxy, name: str):

@@ -18,16 +18,13 @@ from jobs.object_store import s3_client
 from jobs.publish import publish
 from jobs.trino_catalog import query
 from tests.conftest import run
-from tests.integration.lakehelpers import (  # noqa: F401  (dataset, three_days: fixtures)
+from tests.integration.lakehelpers import (
     DATASET,
     DAY1,
     DAYS,
     checksums,
     clone,
-    dataset,
-    lake,
     read,
-    three_days,
     truth,
 )
 from tests.oracle import daily_aggregates
@@ -84,9 +81,8 @@ def assert_gold_equals_oracle(spark, settings, scenario, days):
     assert any(int(row["volume_raw"]) > 2**200 for row in tokens.values())  # beyond any DECIMAL
 
 
-def test_gold_equals_the_oracle_after_one_day(spark, settings, dataset):
-    scenario = lake(settings, dataset, "gold-one")
-    run_window(scenario, RunWindow(DAY1, DAY1 + timedelta(days=1)), FaultInjection())
+def test_gold_equals_the_oracle_after_one_day(spark, settings, clean_day1):
+    scenario, _ = clean_day1
     assert_gold_equals_oracle(spark, settings, scenario, [DAY1])
     for table in GOLD:
         assert read(spark, scenario, table).count() > 0, table

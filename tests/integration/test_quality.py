@@ -15,17 +15,15 @@ from jobs.curation.plan import RunWindow
 from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket
 from jobs.quality import EXPECTATIONS_DIR, SEVERITY, QualityGate, QualityGateError, failures
-from tests.integration.lakehelpers import (  # noqa: F401  (dataset, three_days: fixtures)
+from tests.integration.lakehelpers import (
     DATASET,
     DAYS,
     EVENTS,
     RATES,
     clone,
-    dataset,
     edited_expectations,
     ledger,
     read,
-    three_days,
 )
 
 pytestmark = pytest.mark.integration
