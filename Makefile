@@ -53,8 +53,8 @@ demo: up  ## generate a day, curate it with spark-submit, print what landed (thr
 	@echo "          the dashboards, their date filter on $(DEMO_DATE) (by default: the last month):"
 	@$(PY) scripts/dashboard_browser.py urls --range "$(DEMO_DATE) : $$(date -u -d '$(DEMO_DATE) + 1 day' +%F)" | sed 's/^/          /'
 
-lint: setup  ## ruff over the Python code: lint rules and the format (pyproject.toml); ruff format . fixes the format
-	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+lint: setup  ## ruff (lint rules, format) and mypy over the Python code (pyproject.toml); ruff format . fixes the format
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
 
 test: setup lint  ## lint, then the whole test suite against the real servers (starts and stops them if needed)
 	@if bash scripts/stack.sh is-up; then started=no; else started=yes; fi; \

@@ -86,6 +86,8 @@ def samples(recording: Path) -> Iterator[tuple[str, list[str]]]:
     """(HH:MM:SS, frames innermost first) of each execution sample, streamed from `jfr print`."""
     command = [jfr_tool(), "print", "--events", "jdk.ExecutionSample", "--stack-depth", "48", str(recording)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None  # stdout=PIPE
+        frames: list[str]
         moment, frames, in_stack = None, [], False
         for line in process.stdout:
             if line.startswith("jdk.ExecutionSample"):

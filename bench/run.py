@@ -122,6 +122,7 @@ def lakehouse(
         ) as process,
         open(log_file or os.devnull, "w") as kept,
     ):
+        assert process.stdout is not None  # stdout=PIPE
         for line in process.stdout:
             tail = [*tail[-199:], line]
             kept.write(line)

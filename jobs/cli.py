@@ -61,8 +61,9 @@ def smoke(settings: Settings, args: argparse.Namespace) -> int:
 def generate(settings: Settings, args: argparse.Namespace) -> int:
     from jobs.generator.defects import DefectRates
     from jobs.generator.generate import GeneratorConfig, generate_day
-    from jobs.generator.sinks import LocalDirectory, ObjectStoreBucket
+    from jobs.generator.sinks import LocalDirectory, ObjectStoreBucket, Sink
 
+    sink: Sink
     if args.out or not settings.raw_location.startswith("s3a://"):
         sink = LocalDirectory(Path(args.out or settings.raw_location.removeprefix("file://")))
     else:

@@ -72,7 +72,7 @@ def build_gold(
         path = settings.table_path(*model.table.split("."))
         columns = lake.table_columns(spark, path)
         if columns is None:
-            done = rebuild(spark, model, path, references, dates)
+            done: str | None = rebuild(spark, model, path, references, dates)
         elif model.refresh == "once":
             continue  # static data (a calendar, a seed): built once
         elif model.refresh == "full":
@@ -82,12 +82,15 @@ def build_gold(
         elif LINEAGE in columns:
             done = append_pending(spark, settings, model, path, references, dates)
         else:  # an incremental table from before lineage was kept: rebuilt once, whole
+            assert model.incremental_source is not None and model.date_column is not None  # checked by load_models
             source = settings.table_path(*model.incremental_source.split("."))
             done = rebuild(spark, model, path, references, source_dates(spark, source, model.date_column))
         if done is None:
             log.info("%-32s nothing new on %d date(s)", model.table, len(dates))
             continue
-        versions[model.table] = lake.table_version(spark, path)
+        version = lake.table_version(spark, path)
+        assert version is not None  # the table was just written
+        versions[model.table] = version
         log.info("%-32s %s in %.1f s", model.table, done, time.monotonic() - started)
     return versions
 
@@ -129,6 +132,7 @@ def append_pending(
 ) -> str | None:
     """Append the model's rows for the source rows of (date, run) pairs it lacks; None if
     there are none (then nothing is written)."""
+    assert model.incremental_source is not None and model.date_column is not None  # checked by load_models
     source = settings.table_path(*model.incremental_source.split("."))
     pending = unmodelled_runs(spark, source, path, model.date_column, dates)
     if not pending:

@@ -28,9 +28,11 @@ import shutil
 import statistics
 import threading
 import time
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyspark import StorageLevel
 from pyspark.errors import AnalysisException
@@ -50,6 +52,10 @@ from pyspark.sql.types import (
 from jobs.errors import LakehouseError
 from jobs.models import SEEDS_DIR
 from jobs.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:  # GE takes seconds to import: only when it is needed (see import_in_background)
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
+    from great_expectations.data_context import FileDataContext
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # before GE is imported: no telemetry
 
@@ -175,7 +181,7 @@ def check_severities(root: Path) -> None:
 
 
 def daily_volumes(
-    rows_by_date: dict[date, int], dates: list[date], curated: set[date], previous_days: int, min_previous_days: int
+    rows_by_date: dict[date, int], dates: list[date], curated: Set[date], previous_days: int, min_previous_days: int
 ) -> list[tuple]:
     """Each date's rows against the median of the previous days that earlier runs curated.
 
@@ -217,7 +223,7 @@ class Outcome:
     layer: str
     suite: str
     table: str
-    result: object  # ExpectationSuiteValidationResult
+    result: ExpectationSuiteValidationResult
     seconds: float
 
 
@@ -225,7 +231,7 @@ class Outcome:
 class QualityGate:
     spark: SparkSession
     settings: Settings
-    context: object  # FileDataContext
+    context: FileDataContext
     specs: dict[str, BatchSpec]
     outcomes: list[Outcome] = field(default_factory=list)
     seeds: dict[str, DataFrame] = field(default_factory=dict)  # read once: a CSV header costs a Spark job
@@ -255,7 +261,7 @@ class QualityGate:
         dates: set[date],
         window,
         dates_by_table: dict[str, set[date]] | None = None,
-        curated: set[date] = frozenset(),
+        curated: Set[date] = frozenset(),
         only: set[str] | None = None,
     ) -> list[Outcome]:
         """Run the checkpoints of one layer, in name order; returns (and keeps) their results.
@@ -310,7 +316,7 @@ class QualityGate:
             return None
 
     def batch_for(
-        self, spec: BatchSpec, dates: list[date], window, columns: list[str], curated: set[date] = frozenset()
+        self, spec: BatchSpec, dates: list[date], window, columns: list[str], curated: Set[date] = frozenset()
     ) -> DataFrame:
         table = self.read(spec.table)
         if table is None:
@@ -318,6 +324,7 @@ class QualityGate:
         if spec.rows == "daily_volume":
             return self.volume_batch(table, spec, dates, curated)
         if spec.rows == "touched_dates":
+            assert spec.date_column is not None  # from_meta requires it unless rows is all
             table = table.where(F.col(spec.date_column).isin(dates)) if dates else table.limit(0)
         if spec.freshness and window is not None:
             newest = window_end_instant(window.end, spec.freshness.get("timezone", "UTC"))
@@ -337,9 +344,10 @@ class QualityGate:
             )
         return table.select(*columns) if columns else table
 
-    def volume_batch(self, table: DataFrame, spec: BatchSpec, dates: list[date], curated: set[date]) -> DataFrame:
+    def volume_batch(self, table: DataFrame, spec: BatchSpec, dates: list[date], curated: Set[date]) -> DataFrame:
         if not dates:
             return self.spark.createDataFrame([], VOLUME_SCHEMA)
+        assert spec.date_column is not None  # from_meta requires it unless rows is all
         first = min(dates) - timedelta(days=spec.previous_days)
         counts = (
             table.where(F.col(spec.date_column).between(first, max(dates))).groupBy(spec.date_column).count().collect()
@@ -362,6 +370,7 @@ def failures(outcomes: list[Outcome], severity: str = "error") -> list[str]:
     for outcome in outcomes:
         for r in outcome.result.results:
             config = r.expectation_config
+            assert config is not None  # GE sets it on every result of a suite it ran
             if not r.success and severity_of(config) == severity:
                 failed.append(f"{outcome.suite}: {config.type}({describe_target(config.kwargs)})")
     return failed
@@ -391,6 +400,7 @@ def result_rows(run_id: str, window, outcomes: list[Outcome], checked_at: dateti
     for outcome in outcomes:
         for r in outcome.result.results:
             config, result = r.expectation_config, dict(r.result or {})
+            assert config is not None  # GE sets it on every result of a suite it ran
             kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
             observed = result.get("observed_value")
             exception = (r.exception_info or {}).get("exception_message") if r.exception_info else None

@@ -17,6 +17,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from jobs.locations import raw_file_location
 
@@ -127,7 +128,7 @@ class Settings:
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
         base = cls()
-        overrides: dict[str, object] = {}
+        overrides: dict[str, Any] = {}  # each value parsed to its field's type
         for name in _ENV_FIELDS:
             key = f"LAKEHOUSE_{name.upper()}"
             if key in values:
@@ -165,7 +166,7 @@ class Settings:
         path = self.table_path(schema, table) if table else f"{self.warehouse.rstrip('/')}/{schema}"
         return "s3://" + path.removeprefix("s3a://")
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
 

@@ -180,6 +180,7 @@ def envelope_field_failures(
     if spec.type == "object":
         failures.append((present & ~holds_json_object(raw, line, name), f"wrong_type:{name}"))
     if spec.type == "timestamp":
+        assert typed is not None, f"{name}: a timestamp field needs its parsed value"
         failures.append((present & typed.isNull(), f"wrong_type:{name}"))
         out_of_range = F.lit(False)
         if spec.not_before is not None:
@@ -313,6 +314,7 @@ def conformed_struct(
             candidate = candidate.cast(spark_type(spec))
             cond = is_contract[version.contract.id]
             value = F.when(cond, candidate) if value is None else value.when(cond, candidate)
+        assert value is not None, f"{table}: no compiled contract version"  # the current one is among them
         columns.append(value.alias(spec.column))
     business_date = business_date_column(current, F.struct(*columns))
     return F.struct(*columns, business_date.alias("business_date"))

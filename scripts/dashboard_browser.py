@@ -166,6 +166,7 @@ def main(argv: list[str]) -> int:
     password = os.environ.get("SUPERSET_ADMIN_PASSWORD") or sys.exit("SUPERSET_ADMIN_PASSWORD is not set")
     views = view_dashboards(base_url, password, list(committed_dashboards()), args.out_dir, args.time_range)
     for view in views:
+        assert view.screenshot is not None  # out_dir was given
         if args.optimise:
             optimise_png(view.screenshot)
         size = view.screenshot.stat().st_size // 1024

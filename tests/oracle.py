@@ -13,8 +13,24 @@ import zlib
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, TypedDict
 
 ZONES = Path(__file__).resolve().parent.parent / "models" / "seeds" / "taxi_zone_lookup.csv"
+
+
+class TaxiDay(TypedDict):
+    trips: int
+    revenue: Decimal
+    tips: Decimal
+    distance_miles: Decimal
+    card_trips: int
+
+
+class TokenDay(TypedDict):
+    transfers: int
+    senders: set[str]
+    receivers: set[str]
+    volume: int
 
 
 def zone_boroughs() -> dict[int, str]:
@@ -33,7 +49,8 @@ def valid_events(files: dict[str, bytes], bad_lines: set[tuple[str, int]]):
 
 def daily_aggregates(files: dict[str, bytes], bad_lines: set[tuple[str, int]]) -> tuple[dict, dict]:
     boroughs = zone_boroughs()
-    trips, transfers = {}, {}
+    trips: dict[tuple, dict[str, Any]] = {}
+    transfers: dict[tuple, dict[str, Any]] = {}
     for event in valid_events(files, bad_lines):
         p = event["payload"]
         if event["event_type"] == "YellowTaxiTripRecords":
@@ -49,7 +66,7 @@ def daily_aggregates(files: dict[str, bytes], bad_lines: set[tuple[str, int]]) -
         elif event["event_type"] == "EthereumTokenTransfer":
             transfers.setdefault((p["transaction_hash"], p["log_index"]), p)
 
-    taxi = defaultdict(
+    taxi: defaultdict[tuple[str, str], TaxiDay] = defaultdict(
         lambda: {"trips": 0, "revenue": Decimal(0), "tips": Decimal(0), "distance_miles": Decimal(0), "card_trips": 0}
     )
     for p in trips.values():
@@ -60,13 +77,15 @@ def daily_aggregates(files: dict[str, bytes], bad_lines: set[tuple[str, int]]) -
         row["distance_miles"] += Decimal(str(p["trip_distance"])).quantize(Decimal("0.01"))
         row["card_trips"] += p["payment_type"] == 1
 
-    tokens = defaultdict(lambda: {"transfers": 0, "senders": set(), "receivers": set(), "volume": 0})
+    tokens: defaultdict[tuple[str, str], TokenDay] = defaultdict(
+        lambda: {"transfers": 0, "senders": set(), "receivers": set(), "volume": 0}
+    )
     for p in transfers.values():
-        row = tokens[(p["block_timestamp"][:10], p["token_address"])]
-        row["transfers"] += 1
-        row["senders"].add(p["from_address"])
-        row["receivers"].add(p["to_address"])
-        row["volume"] += int(p["value"])
+        token_day = tokens[(p["block_timestamp"][:10], p["token_address"])]
+        token_day["transfers"] += 1
+        token_day["senders"].add(p["from_address"])
+        token_day["receivers"].add(p["to_address"])
+        token_day["volume"] += int(p["value"])
     token_rows = {
         key: {
             "transfers": r["transfers"],

@@ -125,7 +125,9 @@ def peak_rss_bytes(spark: SparkSession) -> int:
     python = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     jvm = 0
     try:
-        pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+        gateway = spark.sparkContext._jvm
+        assert gateway is not None  # no JVM: caught below, like any other failure
+        pid = gateway.java.lang.ProcessHandle.current().pid()
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 jvm = int(line.split()[1]) * 1024
@@ -291,10 +293,12 @@ def identical_earlier_run(ctx: RunContext) -> str | None:
         )
         .collect()
     )
+    assert ctx.window is not None and ctx.input_fingerprint is not None  # set by curate_window's plan
     return repeatable_run(rows, ctx.window, ctx.input_fingerprint)
 
 
 def curate_window(ctx: RunContext) -> dict[str, int]:
+    assert ctx.window is not None  # a run has a window (a replay has none)
     spark, settings, registry = ctx.spark, ctx.settings, ctx.registry
     with ctx.stage("plan"):
         declared = lake.declare_statistics_columns(spark, [ctx.path(t) for t in table_names(registry)])
@@ -343,6 +347,7 @@ def curate_window(ctx: RunContext) -> dict[str, int]:
 
 
 def write_curated(ctx: RunContext, validated: DataFrame, files: list[str]) -> None:
+    assert ctx.window is not None  # a run has a window (a replay has none)
     spark, counts = ctx.spark, ctx.counts
     versions_after: dict[str, int] = {}
     if files:
@@ -445,6 +450,7 @@ def stop_on_errors(ctx: RunContext, outcomes, layer: str) -> None:
 
 def report_quality(ctx: RunContext) -> None:
     """ops.quality_results (one row per expectation) and the Data Docs site, here and in the lake."""
+    assert ctx.gate is not None  # opened before the first check
     with ctx.stage("quality_report"):
         rows = result_rows(ctx.run_id, ctx.window, ctx.gate.outcomes)
         lake.append(ctx.spark, ctx.path("ops.quality_results"), ctx.spark.createDataFrame(rows, RESULTS_SCHEMA))

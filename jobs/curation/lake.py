@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql.types import DateType, NumericType, StructType, TimestampNTZType, TimestampType
 
 from jobs.sql_literals import sql_date_list, sql_string
@@ -34,10 +34,17 @@ class WriteResult:
     source_rows: int
 
 
+def _first_row(frame: DataFrame) -> Row:
+    """The first row of a query that always has one (a table's history, DESCRIBE DETAIL)."""
+    row = frame.first()
+    assert row is not None, "the query returned no row"
+    return row
+
+
 def table_version(spark: SparkSession, path: str) -> int | None:
     if not DeltaTable.isDeltaTable(spark, path):
         return None
-    return int(DeltaTable.forPath(spark, path).history(1).select("version").first()[0])
+    return int(_first_row(DeltaTable.forPath(spark, path).history(1).select("version"))[0])
 
 
 def table_columns(spark: SparkSession, path: str) -> list[str] | None:
@@ -56,7 +63,7 @@ def table_versions(spark: SparkSession, paths: dict[str, str]) -> dict[str, int]
 
 
 def _last_commit(spark: SparkSession, path: str) -> tuple[int, dict]:
-    row = DeltaTable.forPath(spark, path).history(1).select("version", "operationMetrics").first()
+    row = _first_row(DeltaTable.forPath(spark, path).history(1).select("version", "operationMetrics"))
     return int(row[0]), {k: int(v) for k, v in (row[1] or {}).items() if v is not None and v.lstrip("-").isdigit()}
 
 
@@ -91,7 +98,7 @@ def declare_statistics_columns(spark: SparkSession, paths: list[str]) -> list[st
         table = f"delta.`{path}`"
         if any(r[0] == STATISTICS_PROPERTY for r in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()):
             return None
-        partition_by = spark.sql(f"DESCRIBE DETAIL {table}").select("partitionColumns").first()[0]
+        partition_by = _first_row(spark.sql(f"DESCRIBE DETAIL {table}").select("partitionColumns"))[0]
         columns = statistics_columns(spark.read.format("delta").load(path).schema, partition_by)
         spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('{STATISTICS_PROPERTY}' = {sql_string(columns)})")
         return path
@@ -142,7 +149,7 @@ def merge_insert_only(
     return _merge_result(spark, table, path, before)
 
 
-def _merge_result(spark: SparkSession, table: str, path: str, version_before: int) -> WriteResult:
+def _merge_result(spark: SparkSession, table: str, path: str, version_before: int | None) -> WriteResult:
     """A MERGE that changes nothing may not commit: then nothing was inserted, and the
     last commit's metrics belong to an earlier write."""
     version, metrics = _last_commit(spark, path)

@@ -127,6 +127,7 @@ class PipelineLock:
         wait_seconds: float = 60,
         lease_seconds: float = 30,
     ):
+        self.backend: _ObjectStoreBackend | _FileBackend
         if settings.uses_object_store:
             key = f"{settings.lake_key_prefix}_locks/{name}.lock"  # one lock per warehouse
             self.backend = _ObjectStoreBackend(settings, key)

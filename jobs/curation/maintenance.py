@@ -119,7 +119,9 @@ def replay_quarantine(settings: Settings) -> dict:
                 .whenMatchedUpdate(set={"replayed_by_run_id": F.lit(run_id)})
                 .execute()
             )
-            versions_after["quarantine.events"] = lake.table_version(spark, quarantine_path)
+            quarantine_version = lake.table_version(spark, quarantine_path)
+            assert quarantine_version is not None  # the table was just merged into
+            versions_after["quarantine.events"] = quarantine_version
         validated.unpersist()
         ctx.counts["replayed"] = ctx.counts["valid"]
         ctx.counts["still_quarantined"] = ctx.counts["lines_read"] - ctx.counts["valid"]

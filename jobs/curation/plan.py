@@ -61,10 +61,10 @@ def folder_objects(settings: Settings, day: date) -> dict[str, str]:
             for page in paginator.paginate(Bucket=bucket, Prefix=root + prefix)
             for obj in page.get("Contents", [])
         }
-    root = Path(location.removeprefix("file://"))
+    directory = Path(location.removeprefix("file://"))
     return {
         raw_file_location(str(p)): f"{p.stat().st_size}:{p.stat().st_mtime_ns}"
-        for p in (root / prefix).rglob("*")
+        for p in (directory / prefix).rglob("*")
         if p.is_file()
     }
 
@@ -141,8 +141,8 @@ def input_fingerprint(settings: Settings, window: RunWindow, files: list[str], d
     for path in sorted(files):
         digest.update(f"{path} {versions.get(path, 'gone')}\n".encode())
     for root in definitions:
-        for path in sorted(p for p in root.rglob("*") if p.is_file() and "uncommitted" not in p.parts):
-            digest.update(f"{path.relative_to(root)} ".encode() + hashlib.sha256(path.read_bytes()).digest())
+        for file in sorted(p for p in root.rglob("*") if p.is_file() and "uncommitted" not in p.parts):
+            digest.update(f"{file.relative_to(root)} ".encode() + hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()
 
 

@@ -120,4 +120,5 @@ def run_counts(validated: DataFrame, tables: dict[str, str]) -> dict[str, int]:
             F.sum(F.when(valid & (F.col("event_type") == event_type), 1).otherwise(0)).alias(f"valid:{table}")
         )
     row = validated.agg(*aggregates).first()
+    assert row is not None  # a global aggregation has one row
     return {key: int(value or 0) for key, value in row.asDict().items()}

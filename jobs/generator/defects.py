@@ -180,9 +180,9 @@ def make_defect(rng: random.Random, kind: str, envelope: dict) -> tuple[bytes, s
         reason = _break_rule(rng, event_type, payload)
         return dumps(envelope).encode(), reason
     if kind == "invalid_utf8":
-        text = dumps(envelope).encode()
-        cut = text.index(b'"collector_id":"') + len(b'"collector_id":"')
-        return text[:cut] + b"\xff\xfe\xc3" + text[cut:], "invalid_utf8"
+        data = dumps(envelope).encode()
+        cut = data.index(b'"collector_id":"') + len(b'"collector_id":"')
+        return data[:cut] + b"\xff\xfe\xc3" + data[cut:], "invalid_utf8"
     if kind == "oversize_line":
         payload["debug_blob"] = "x" * (MAX_LINE_BYTES + rng.randint(1, 4096))
         return dumps(envelope).encode(), "oversize_line"

@@ -28,6 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from jobs.generator import payloads
 from jobs.generator.defects import DefectRates, dumps, make_defect
@@ -363,7 +364,8 @@ class TruthWriter:
                 self.by_date["silver.tokens"][day] += 1
         for handle in (*self.keys.values(), self.quarantine):
             if not handle.closed:
-                raw = handle.fileobj
+                # the file _open opened (typeshed types fileobj as a protocol without close)
+                raw = cast(BinaryIO, handle.fileobj)
                 handle.close()
                 raw.close()
 

@@ -28,6 +28,7 @@ def test_every_dashboard_renders_every_chart_without_an_error(superset_url, serv
     assert [view.slug for view in views] == list(DASHBOARDS)
     for view in views:
         assert view.errors == [], f"{view.slug}: charts show errors: {view.errors}"
+        assert view.screenshot is not None  # out_dir was given
         assert view.screenshot.stat().st_size > 20_000, f"{view.slug}: the screenshot looks blank"
 
 

@@ -95,10 +95,12 @@ def run_day(
         stderr=subprocess.STDOUT,
         text=True,
     )
+    assert process.stdout is not None  # stdout=PIPE
     lines, struck, deadline = [], False, time.monotonic() + timeout
     for line in process.stdout:
         lines.append(line.rstrip("\n"))
         if trigger and not struck and re.search(trigger, line):
+            assert strike is not None, "a trigger needs a strike"
             strike()
             struck = True
         assert time.monotonic() < deadline, "the run took too long:\n" + "\n".join(lines[-40:])

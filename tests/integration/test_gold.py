@@ -101,6 +101,7 @@ def test_gold_after_a_backfill_with_late_events_and_a_rerun(spark, settings, thr
     assert_gold_equals_oracle(spark, settings, scenario, DAYS)
     # the facts were appended run by run, late events included: each silver row once
     for model in (m for m in load_models() if m.refresh == "incremental"):
+        assert model.incremental_source is not None  # checked by load_models
         facts = read(spark, scenario, model.table)
         assert facts.count() == facts.select(*model.keys).distinct().count(), model.table
         assert facts.count() == read(spark, scenario, model.incremental_source).count() > 0, model.table

@@ -111,7 +111,11 @@ def test_quality_results_rows_match_the_results_ge_stored(spark, warned_run):
     }
     context = gx.get_context(mode="file", context_root_dir=str(root))
     store = context.validation_results_store
-    stored = [store.get(key) for key in store.list_keys()]
+    stored = []
+    for key in store.list_keys():
+        suite_result = store.get(key)
+        assert suite_result is not None, key
+        stored.append(suite_result)
     # every silver checkpoint, and the gold ones of the tables the run rebuilt
     assert {s.suite_name for s in stored} == {suite for suite, _ in rows}
     assert {"silver.taxi_trips", "silver.token_transfers.volume", "gold.agg_taxi_daily"} <= {suite for suite, _ in rows}

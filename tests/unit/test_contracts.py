@@ -17,6 +17,7 @@ def test_the_shipped_contracts_load_and_upcast_to_their_current_version():
     }
     assert registry.current("YellowTaxiTripRecords").schema_version == "1-1-0"
     old = registry.get("YellowTaxiTripRecords", "1-0-0")
+    assert old is not None
     assert old.upcast_to == "1-1-0" and old.upcast_set == {"airport_fee": None}
     assert registry.target_tables == {
         "silver.taxi_trips": "YellowTaxiTripRecords",

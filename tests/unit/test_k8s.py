@@ -318,7 +318,9 @@ def test_a_value_of_the_wrong_type_fails_and_names_the_field(built, kind):
 @pytest.mark.parametrize("kind", sorted(k for k, v in REQUIRED.items() if v))
 def test_a_missing_required_field_fails_and_names_it(built, kind):
     broken = copy.deepcopy(one_of_each_kind(built)[kind])
-    parent_path, key = REQUIRED[kind]
+    required = REQUIRED[kind]
+    assert required is not None  # parametrized over the kinds with a required field
+    parent_path, key = required
     del lookup(broken, parent_path)[key]
     with pytest.raises(Invalid) as caught:
         validate(broken)
