@@ -276,12 +276,13 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def publish(settings: Settings, args: argparse.Namespace) -> int:
-    from jobs.contracts import load_contracts
-    from jobs.curation.job import table_names
+    from jobs.contracts import contracts_directory, load_contracts
+    from jobs.curation.tables import published_tables
     from jobs.publish import publish as publish_to_trino
 
     check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
-    tables = [*table_names(load_contracts()), "ops.pipeline_runs", "ops.quality_results", "ops.stack_smoke"]
+    contracts = load_contracts(contracts_directory(settings.contracts_dir))
+    tables = [*published_tables(contracts), "ops.stack_smoke"]
     published = publish_to_trino(settings, tables)
     print(
         f"published {len(published['tables'])} tables and {len(published['views'])} views to Trino "

@@ -52,6 +52,7 @@ _CONTRACT_KEYS = {
     "rules",
     "upcast",
     "latest_by",
+    "partition_by",
 }
 
 
@@ -117,6 +118,7 @@ class Contract:
     upcast_to: str | None = None
     upcast_set: dict[str, Any] = field(default_factory=dict)
     latest_by: str | None = None
+    partition_by: tuple[str, ...] = ()  # the silver table's partition columns (business_date or its own)
     source: str = ""
 
     @property
@@ -161,6 +163,11 @@ class ContractRegistry:
     def target_tables(self) -> dict[str, str]:
         """silver table -> event type."""
         return {self.current(t).target_table: t for t in self.event_types}
+
+
+def contracts_directory(contracts_dir: str) -> Path:
+    """The setting `contracts_dir` ("" means models/contracts of this project)."""
+    return Path(contracts_dir) if contracts_dir else CONTRACTS_DIR
 
 
 def load_contracts(directory: Path = CONTRACTS_DIR) -> ContractRegistry:
@@ -219,6 +226,10 @@ def parse_contract(document: dict, where: str) -> Contract:
     if latest_by is not None:
         known_column(latest_by, "latest_by")
 
+    partition_by = tuple(
+        c if c == "business_date" else known_column(c, "partition_by") for c in document.get("partition_by") or []
+    )
+
     rules = tuple(parse_rule(raw, where) for raw in document.get("rules") or [])
     for rule in rules:
         for column in rule.columns:
@@ -241,6 +252,7 @@ def parse_contract(document: dict, where: str) -> Contract:
         upcast_to=str(upcast_to) if upcast_to else None,
         upcast_set=dict(upcast.get("set") or {}),
         latest_by=latest_by,
+        partition_by=partition_by,
         source=where,
     )
 

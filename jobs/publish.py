@@ -23,6 +23,13 @@ def delta_table_exists(settings: Settings, table: str) -> bool:
     return listing.get("KeyCount", 0) > 0
 
 
+def publish_served(settings: Settings, tables: list[str]) -> None:
+    """Publish after a run, when Trino serves this warehouse (the object store, with
+    registration on): a local-directory warehouse or a test scenario is not served."""
+    if settings.uses_object_store and settings.trino_register:
+        publish(settings, tables)
+
+
 def publish(settings: Settings, tables: list[str], views_dir: Path = VIEWS_DIR) -> dict[str, list[str]]:
     """Idempotent: creates what is missing, registers new tables, replaces the views."""
     conn = trino_connection(settings)

@@ -5,17 +5,20 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC
-from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
-from jobs.contracts import CONTRACTS_DIR, load_contracts
+from jobs.contracts import contracts_directory, load_contracts
 from jobs.curation import lake, transform
-from jobs.curation.job import RunContext, path_of, register_in_trino, table_names, write_silver
+from jobs.curation.context import RunContext
+from jobs.curation.ledger import write_ledger
 from jobs.curation.lock import PipelineLock
+from jobs.curation.silver import write_silver
+from jobs.curation.tables import LEDGER, path_of, table_names
 from jobs.errors import LakehouseError
+from jobs.publish import publish_served
 from jobs.settings import Settings
 from jobs.spark import build_spark_session
 from jobs.validation import validate
@@ -26,7 +29,7 @@ READ_ERRORS = ("invalid_utf8", "oversize_line", "corrupt_file")
 
 def rollback_run(settings: Settings, run_id: str, force: bool = False) -> None:
     """Restore every table the run wrote to its version before the run."""
-    registry = load_contracts(Path(settings.contracts_dir) if settings.contracts_dir else CONTRACTS_DIR)
+    registry = load_contracts(contracts_directory(settings.contracts_dir))
     with PipelineLock(
         settings,
         f"rollback-{run_id}",
@@ -34,7 +37,7 @@ def rollback_run(settings: Settings, run_id: str, force: bool = False) -> None:
         lease_seconds=settings.lock_lease_seconds,
     ):
         spark = build_spark_session(settings, f"rollback {run_id}")
-        ledger_path = path_of(settings, "ops.pipeline_runs")
+        ledger_path = path_of(settings, LEDGER)
         if lake.table_version(spark, ledger_path) is None:
             raise LakehouseError(f"no run {run_id}: the ledger ops.pipeline_runs does not exist")
         ledger = spark.read.format("delta").load(ledger_path)
@@ -66,17 +69,17 @@ def rollback_run(settings: Settings, run_id: str, force: bool = False) -> None:
             )
             lake.restore(spark, path_of(settings, table), version)
         ctx.counts = {"restored_tables": len(table_names(registry))}
-        ctx.write_ledger("succeeded", error=f"rolled back {run_id}")
+        write_ledger(ctx, "succeeded", error=f"rolled back {run_id}")
         marker = RunContext(settings, registry, spark, run_id, rows[0].kind, None)
         marker.started_at = started.astimezone(UTC)  # Spark hands back naive local times
-        marker.write_ledger("rolled_back", error=f"rolled back by {ctx.run_id}")
+        write_ledger(marker, "rolled_back", error=f"rolled back by {ctx.run_id}")
     log.info("rolled back run %s", run_id)
 
 
 def replay_quarantine(settings: Settings) -> dict:
     """Re-validate every quarantined line not replayed yet with today's contracts; the
     ones that now pass go to silver (deduplicated as usual) and are marked replayed."""
-    registry = load_contracts(Path(settings.contracts_dir) if settings.contracts_dir else CONTRACTS_DIR)
+    registry = load_contracts(contracts_directory(settings.contracts_dir))
     run_id = f"replay-{uuid.uuid4().hex[:8]}"
     with PipelineLock(
         settings, run_id, wait_seconds=settings.lock_wait_seconds, lease_seconds=settings.lock_lease_seconds
@@ -88,7 +91,7 @@ def replay_quarantine(settings: Settings) -> dict:
             ctx.versions_before = lake.table_versions(spark, {t: ctx.path(t) for t in table_names(registry)})
             if "quarantine.events" not in ctx.versions_before:
                 raise LakehouseError("nothing to replay: quarantine.events does not exist")
-            ctx.write_ledger("running")
+            write_ledger(ctx, "running")
         with ctx.stage("validate"):
             pending = spark.read.format("delta").load(quarantine_path).where("replayed_by_run_id IS NULL")
             lines = pending.select(
@@ -125,8 +128,8 @@ def replay_quarantine(settings: Settings) -> dict:
         validated.unpersist()
         ctx.counts["replayed"] = ctx.counts["valid"]
         ctx.counts["still_quarantined"] = ctx.counts["lines_read"] - ctx.counts["valid"]
-        ctx.write_ledger("succeeded", versions_after=versions_after)
-        register_in_trino(settings, list(registry.target_tables))
+        write_ledger(ctx, "succeeded", versions_after=versions_after)
+        publish_served(settings, list(registry.target_tables))
     log.info(
         "replay %s: %d lines re-validated, %d now valid, %d still quarantined",
         run_id,

@@ -11,7 +11,8 @@ from datetime import date, timedelta
 import pytest
 import requests
 
-from jobs.curation.job import FaultInjection, run_window
+from jobs.curation.faults import FaultInjection
+from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
 from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.curation.job import path_of
+from jobs.curation.tables import path_of
 from jobs.generator.defects import DefectRates
 from jobs.object_store import copy_prefix, s3_client
 from jobs.quality import EXPECTATIONS_DIR

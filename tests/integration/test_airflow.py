@@ -86,7 +86,7 @@ def runs_of(spark, settings, days: list[date]) -> list:
 
 def all_tables(settings) -> dict[str, str]:
     from jobs.contracts import load_contracts
-    from jobs.curation.job import table_names
+    from jobs.curation.tables import table_names
 
     return {t: path_of(settings, t) for t in table_names(load_contracts())}
 

@@ -16,7 +16,8 @@ from datetime import timedelta
 import pytest
 
 from jobs.contracts import CONTRACTS_DIR
-from jobs.curation.job import FaultInjection, run_window
+from jobs.curation.faults import FaultInjection
+from jobs.curation.job import run_window
 from jobs.curation.lock import LockTimeout, PipelineLock
 from jobs.curation.maintenance import replay_quarantine, rollback_run
 from jobs.curation.plan import RunWindow

@@ -22,8 +22,8 @@ import pytest
 import requests
 from delta.tables import DeltaTable
 
-from jobs.curation.job import path_of
 from jobs.curation.plan import RunWindow
+from jobs.curation.tables import path_of
 from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket
 from jobs.models import load_models

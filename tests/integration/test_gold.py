@@ -10,7 +10,8 @@ from decimal import Context, Decimal
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.curation.job import FaultInjection, run_window
+from jobs.curation.faults import FaultInjection
+from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
 from jobs.landing import marker_key
 from jobs.models import load_models

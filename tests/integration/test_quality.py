@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.curation.job import FaultInjection, run_window
+from jobs.curation.faults import FaultInjection
+from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
 from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from jobs.curation.job import path_of
+from jobs.curation.tables import path_of
 from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket
 from jobs.trino_catalog import query, trino_connection

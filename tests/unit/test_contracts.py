@@ -25,6 +25,8 @@ def test_the_shipped_contracts_load_and_upcast_to_their_current_version():
         "silver.tokens": "EthereumToken",
     }
     assert registry.current("EthereumTokenTransfer").business_key == ("transaction_hash", "log_index")
+    assert registry.current("EthereumTokenTransfer").partition_by == ("business_date",)
+    assert registry.current("EthereumToken").partition_by == ()
 
 
 def copy_contracts(tmp_path: Path) -> Path:
@@ -58,6 +60,7 @@ def edit(path: Path, change) -> None:
         ),
         (lambda d: d["fields"][1].update(column="FromAddress"), ["field 'from_address'", "not snake_case"]),
         (lambda d: d.update(colour="blue"), ["unknown key(s) ['colour']"]),
+        (lambda d: d.update(partition_by=["block_day"]), ["partition_by names unknown column 'block_day'"]),
         (lambda d: d.update(schema_version="v1"), ["schema_version must look like"]),
     ],
 )
