@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
+from jobs.contracts import load_contracts
 from jobs.object_store import copy_prefix, delete_prefix, s3_client
 from jobs.raw_exists import raw_day_exists
 from jobs.settings import PROJECT_ROOT, Settings
@@ -44,14 +45,13 @@ RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 LOCAL_RAW_DIR = PROJECT_ROOT / ".local" / "bench" / "raw"
 LAKEHOUSE = Path(sys.executable).with_name("lakehouse")
 DEFAULT_EVENTS = 1_300_000
+# The job's stages in the order it runs them: one per silver table of the contracts.
 STAGE_ORDER = [
     "plan",
     "validate",
     "bronze",
     "quarantine",
-    "silver.tokens",
-    "silver.token_transfers",
-    "silver.taxi_trips",
+    *load_contracts().target_tables,
     "quality_silver",
     "gold",
     "quality_gold",

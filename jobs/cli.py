@@ -217,27 +217,25 @@ def replay_quarantine(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def report(settings: Settings, args: argparse.Namespace) -> int:
-    """What landed, as Trino serves it."""
+    """What landed, as Trino serves it: every table from the contract and model registries."""
+    from jobs.contracts import contracts_directory, load_contracts
+    from jobs.curation.tables import LEDGER
+    from jobs.models import load_models
+
     check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
+    silver = list(load_contracts(contracts_directory(settings.contracts_dir)).target_tables)
+    gold = [model.table for model in load_models()]
     conn = trino_connection(settings)
 
-    def show(title: str, sql: str, header: list[str]) -> None:
-        print(f"\n{title}\nTrino > {' '.join(sql.split())}")
-        print_table(header, query(conn, sql))
+    def show(title: str, sql: str, header: list[str], connection=conn, user: str = "") -> None:
+        print(f"\n{title}\nTrino{user} > {' '.join(sql.split())}")
+        print_table(header, query(connection, sql))
+
+    def rows_of(tables: list[str]) -> str:
+        return " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in tables) + " ORDER BY 1"
 
     day = args.date.isoformat()
-    show(
-        "Rows per table",
-        """
-        SELECT 'bronze.events', count(*) FROM bronze.events
-        UNION ALL SELECT 'quarantine.events', count(*) FROM quarantine.events
-        UNION ALL SELECT 'silver.taxi_trips', count(*) FROM silver.taxi_trips
-        UNION ALL SELECT 'silver.token_transfers', count(*) FROM silver.token_transfers
-        UNION ALL SELECT 'silver.tokens', count(*) FROM silver.tokens
-        UNION ALL SELECT 'ops.pipeline_runs', count(*) FROM ops.pipeline_runs
-        ORDER BY 1""",
-        ["table", "rows"],
-    )
+    show("Rows per table", rows_of(["bronze.events", "quarantine.events", *silver, LEDGER]), ["table", "rows"])
     show(
         f"Quarantine by reason (landed {day})",
         f"""
@@ -247,31 +245,22 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
     )
     show(
         "Last runs",
-        """
+        f"""
         SELECT run_id, status, window_start, round(seconds, 1),
                element_at(counts, 'lines_read'), element_at(counts, 'inserted'),
                element_at(counts, 'duplicates_in_window') + element_at(counts, 'duplicates_history'),
                element_at(counts, 'quarantined_unparseable') + element_at(counts, 'quarantined_contract')
-        FROM ops.pipeline_runs WHERE status <> 'running' ORDER BY started_at DESC LIMIT 5""",
+        FROM {LEDGER} WHERE status <> 'running' ORDER BY started_at DESC LIMIT 5""",
         ["run", "status", "window", "seconds", "lines", "inserted", "duplicates", "quarantined"],
     )
-    show(
-        "Token transfers by business date (silver)",
-        """
-        SELECT business_date, count(*) AS transfers, count(DISTINCT token_address) AS tokens,
-               max(length(value)) AS longest_value_digits
-        FROM silver.token_transfers GROUP BY 1 ORDER BY 1 DESC LIMIT 6""",
-        ["business_date", "transfers", "tokens", "max value digits"],
-    )
-
+    for table in silver:
+        show(
+            f"{table} by business date",
+            f"SELECT business_date, count(*) FROM {table} GROUP BY 1 ORDER BY 1 DESC LIMIT 4",
+            ["business_date", "rows"],
+        )
     analyst = trino_connection(settings, as_analyst=True)  # read-only: gold and serving only
-    sql = f"""SELECT token_address, symbol, transfers, distinct_senders, distinct_receivers, volume_raw
-              FROM gold.agg_token_transfers_daily WHERE business_date = DATE '{day}'
-              ORDER BY transfers DESC, token_address LIMIT 5"""
-    print(f"\nTop tokens on {day} (gold), as the read-only analyst\nTrino (user analyst) > {' '.join(sql.split())}")
-    print_table(
-        ["token", "symbol", "transfers", "senders", "receivers", "raw volume (exact uint256 sum)"], query(analyst, sql)
-    )
+    show("Gold, as the read-only analyst", rows_of(gold), ["table", "rows"], analyst, " (user analyst)")
     return 0
 
 
