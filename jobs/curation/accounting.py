@@ -1,4 +1,5 @@
-"""DESIGN.md §3, checked at the end of every run: nothing disappears without a row that says why."""
+"""The accounting invariant, checked at the end of every run: nothing disappears without
+a row that says why."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ class AccountingError(LakehouseError):
 
 
 def check_accounting(counts: dict[str, int], tables: list[str], bronze_expected: bool) -> None:
-    """DESIGN.md §3: nothing disappears without a row that says why."""
+    """Every line read is parsed or quarantined, every parsed event valid or quarantined,
+    every valid event inserted or a duplicate (in the window or against history)."""
     problems = []
 
     def expect(name: str, left: int, right: int) -> None:

@@ -127,7 +127,7 @@ def is_landing_folder(folder: str) -> bool:
 
 
 def in_layout(name: str) -> bool:
-    """event_date=YYYY-MM-DD/hour=HH/<collector_id>-<sequence>.jsonl.gz (DESIGN.md §2)."""
+    """event_date=YYYY-MM-DD/hour=HH/<collector_id>-<sequence>.jsonl.gz: the upstream layout."""
     return DATA_FILE.search(name) is not None
 
 

@@ -1,6 +1,6 @@
 """Write one day of enriched-event files, with defects, and the ground truth beside them.
 
-Layout (DESIGN.md §2): event_date=YYYY-MM-DD/hour=HH/<collector_id>-<sequence>.jsonl.gz
+The upstream layout: event_date=YYYY-MM-DD/hour=HH/<collector_id>-<sequence>.jsonl.gz
 Ground truth: _truth/event_date=YYYY-MM-DD/{manifest.json, keys/<table>.tsv.gz,
 quarantine.tsv.gz}. Last of all, as the upstream batch loader does, the day's completion
 marker event_date=YYYY-MM-DD/_SUCCESS (jobs/landing.py).
