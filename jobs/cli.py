@@ -69,14 +69,7 @@ def generate(settings: Settings, args: argparse.Namespace) -> int:
     else:
         bucket, prefix = settings.raw_bucket_and_prefix
         check_endpoints(settings, buckets=[bucket], trino=False)
-        sink = ObjectStoreBucket(
-            settings.s3_endpoint,
-            settings.s3_region,
-            settings.loader_s3_access_key,
-            settings.loader_s3_secret_key,
-            bucket,
-            prefix,
-        )
+        sink = ObjectStoreBucket.as_loader(settings, bucket, prefix)
     rates = DefectRates.none() if args.no_defects else DefectRates().scaled(args.defect_scale)
     for offset in range(args.days):
         day = args.date + timedelta(days=offset)

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from jobs.object_store import s3_client
+from jobs.settings import Settings
+
 
 class Sink(Protocol):
     def write(self, key: str, data: bytes) -> None: ...
@@ -39,13 +42,21 @@ class LocalDirectory:
 
 @dataclass
 class ObjectStoreBucket:
-    endpoint: str
-    region: str
-    access_key: str = field(repr=False)
-    secret_key: str = field(repr=False)
+    """Keys under `prefix` in `bucket`, written with the identity of `settings`."""
+
+    settings: Settings = field(repr=False)
     bucket: str
     prefix: str = ""  # key prefix inside the bucket, "" or ending in "/"
     _client: object = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def as_loader(cls, settings: Settings, bucket: str, prefix: str = "") -> ObjectStoreBucket:
+        """The bucket as the upstream loader writes it: with its own identity (the jobs
+        may only read raw events)."""
+        loader = settings.with_overrides(
+            s3_access_key=settings.loader_s3_access_key, s3_secret_key=settings.loader_s3_secret_key
+        )
+        return cls(loader, bucket, prefix)
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -55,17 +66,7 @@ class ObjectStoreBucket:
     @property
     def client(self):
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            self._client = boto3.client(
-                "s3",
-                endpoint_url=self.endpoint,
-                region_name=self.region,
-                aws_access_key_id=self.access_key,
-                aws_secret_access_key=self.secret_key,
-                config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"}),
-            )
+            self._client = s3_client(self.settings)
         return self._client
 
     def write(self, key: str, data: bytes) -> None:
@@ -75,4 +76,4 @@ class ObjectStoreBucket:
         self.client.upload_file(str(path), self.bucket, self.prefix + key)
 
     def describe(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix} at {self.endpoint}"
+        return f"s3://{self.bucket}/{self.prefix} at {self.settings.s3_endpoint}"

@@ -23,14 +23,7 @@ from tests.integration.supersethelpers import Superset, curate_served_days, loca
 @pytest.fixture(scope="session")
 def dataset(settings) -> str:
     """Three generated days in the raw bucket; returns their s3a:// location."""
-    sink = ObjectStoreBucket(
-        settings.s3_endpoint,
-        settings.s3_region,
-        settings.loader_s3_access_key,
-        settings.loader_s3_secret_key,
-        settings.raw_bucket,
-        DATASET + "/",
-    )
+    sink = ObjectStoreBucket.as_loader(settings, settings.raw_bucket, DATASET + "/")
     for day in DAYS:
         generate_day(GeneratorConfig(day=day, events=EVENTS, seed=101, rates=RATES), sink, workers=2)
     return f"s3a://{settings.raw_bucket}/{DATASET}"

@@ -114,14 +114,7 @@ def curate_served_days(settings, days: list[date] = SERVED_DAYS) -> list[date]:
     from jobs.generator.sinks import ObjectStoreBucket
     from tests.integration.lakehelpers import RATES
 
-    sink = ObjectStoreBucket(
-        settings.s3_endpoint,
-        settings.s3_region,
-        settings.loader_s3_access_key,
-        settings.loader_s3_secret_key,
-        settings.raw_bucket,
-        "",
-    )
+    sink = ObjectStoreBucket.as_loader(settings, settings.raw_bucket, "")
     # The served lake takes one run at a time: wait for another one (a DAG, a demo) to finish.
     patient = settings.with_overrides(lock_wait_seconds=1200)
     for day in days:

@@ -63,14 +63,7 @@ def dags_test(dag_id: str, run_after: date | None = None, conf: dict | None = No
 
 
 def generate(settings, day: date) -> None:
-    sink = ObjectStoreBucket(
-        settings.s3_endpoint,
-        settings.s3_region,
-        settings.loader_s3_access_key,
-        settings.loader_s3_secret_key,
-        settings.raw_bucket,
-        "",
-    )
+    sink = ObjectStoreBucket.as_loader(settings, settings.raw_bucket, "")
     generate_day(GeneratorConfig(day=day, events=EVENTS, seed=day.toordinal(), rates=RATES), sink, workers=2)
 
 

@@ -188,14 +188,7 @@ def test_minio_unreachable_during_the_transfers_merge_and_back_leaves_one_clean_
 def test_trino_down_while_publishing_keeps_the_tables_and_publish_repairs_the_catalog(settings, proxies, tmp_path):
     """On the served warehouse (the one Trino's catalog names), on a day of its own."""
     day = date(2023, 1, 1) + timedelta(days=random.randrange(365))
-    sink = ObjectStoreBucket(
-        settings.s3_endpoint,
-        settings.s3_region,
-        settings.loader_s3_access_key,
-        settings.loader_s3_secret_key,
-        settings.raw_bucket,
-        "",
-    )
+    sink = ObjectStoreBucket.as_loader(settings, settings.raw_bucket, "")
     generate_day(GeneratorConfig(day=day, events=2_000, seed=day.toordinal(), rates=RATES), sink, workers=2)
     pipeline = trino_connection(settings)
     query(pipeline, "DROP VIEW IF EXISTS serving.token_transfers_daily")  # what the repair must bring back

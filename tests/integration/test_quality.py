@@ -41,14 +41,7 @@ def versions(spark, scenario, tables):
 @pytest.fixture(scope="module")
 def low_day(settings, dataset):
     """A fourth day with a tenth of the usual volume (an upstream outage)."""
-    sink = ObjectStoreBucket(
-        settings.s3_endpoint,
-        settings.s3_region,
-        settings.loader_s3_access_key,
-        settings.loader_s3_secret_key,
-        settings.raw_bucket,
-        DATASET + "/",
-    )
+    sink = ObjectStoreBucket.as_loader(settings, settings.raw_bucket, DATASET + "/")
     generate_day(GeneratorConfig(day=LOW_DAY, events=EVENTS // 10, seed=101, rates=RATES), sink, workers=2)
     return LOW_DAY
 

@@ -65,14 +65,7 @@ def current_version(spark, settings, table: str) -> int:
 
 def test_analysts_reading_while_a_run_commits_see_only_committed_versions(spark, settings):
     day = date(2022, 1, 1) + timedelta(days=random.randrange(365))
-    sink = ObjectStoreBucket(
-        settings.s3_endpoint,
-        settings.s3_region,
-        settings.loader_s3_access_key,
-        settings.loader_s3_secret_key,
-        settings.raw_bucket,
-        "",
-    )
+    sink = ObjectStoreBucket.as_loader(settings, settings.raw_bucket, "")
     generate_day(GeneratorConfig(day=day, events=6_000, seed=day.toordinal(), rates=RATES), sink, workers=2)
     lakehouse = [str(ROOT / ".venv/bin/lakehouse"), "run"]
     analyst = trino_connection(settings, as_analyst=True)
