@@ -16,7 +16,7 @@ from jobs.curation.plan import RunWindow
 from jobs.landing import marker_key
 from jobs.models import load_models
 from jobs.object_store import s3_client
-from jobs.publish import publish
+from jobs.publish import VIEWS_DIR, publish
 from jobs.trino_catalog import query
 from tests.conftest import run
 from tests.integration.lakehelpers import (
@@ -134,7 +134,18 @@ def test_each_gold_table_reads_the_same_through_trino(spark, settings, dataset, 
 def test_publish_is_idempotent_and_creates_the_serving_views(settings, trino_conn):
     first = publish(settings, GOLD)
     second = publish(settings, GOLD)
-    assert first == second and set(first["views"]) >= {"serving.taxi_daily", "serving.token_transfers_daily"}
+    assert first == second
+    # what Trino itself lists: every gold table and every view of trino/views, once
+    listed = query(
+        trino_conn,
+        "SELECT table_schema || '.' || table_name, table_type FROM information_schema.tables "
+        "WHERE table_schema IN ('gold', 'serving')",
+    )
+    assert len(listed) == len({name for name, _ in listed})
+    assert {name for name, kind in listed if kind == "BASE TABLE"} >= set(GOLD)
+    every_view = {path.stem for path in VIEWS_DIR.glob("*.sql")}  # serving.<name>.sql
+    assert set(first["views"]) == every_view
+    assert every_view <= {name for name, kind in listed if kind == "VIEW"}
     assert query(trino_conn, "SELECT count(*) FROM serving.taxi_daily")[0][0] > 0
 
 
