@@ -134,3 +134,15 @@ def load_models(directory: Path = MODELS_DIR) -> list[Model]:
     for table in sorted(models):
         visit(table, ())
     return ordered
+
+
+def downstream(tables: set[str], models: list[Model]) -> list[str]:
+    """The models that read any of `tables`, directly or through other models, in
+    dependency order (`models` come in that order from load_models)."""
+    reached = set(tables)
+    found = []
+    for model in models:
+        if reached.intersection(model.depends_on):
+            reached.add(model.table)
+            found.append(model.table)
+    return found

@@ -108,11 +108,16 @@ def local_site_index(root: Path) -> Path:
 
 
 class QualityGateError(LakehouseError):
-    """Expectations of severity error failed: the run stops before gold is published."""
+    """Expectations of severity error failed: the tables they check and every model
+    downstream of them were held back; the run's other tables went on."""
 
-    def __init__(self, layer: str, failed: list[str]):
+    def __init__(self, held_back: list[str], failed: list[str]):
+        self.held_back = held_back
         self.failed = failed
-        super().__init__(f"quality gate after {layer} failed: {len(failed)} error expectation(s): " + "; ".join(failed))
+        super().__init__(
+            f"quality gate: {len(failed)} error expectation(s) failed, held back {', '.join(held_back)}: "
+            + "; ".join(failed)
+        )
 
 
 # -- what a suite is checked against ---------------------------------------------------------
@@ -362,6 +367,16 @@ class QualityGate:
         """Render the local Data Docs site (this run's results); returns its index page."""
         self.context.build_data_docs()
         return local_site_index(Path(self.context.root_directory))
+
+
+def failures_by_table(outcomes: list[Outcome], severity: str = "error") -> dict[str, list[str]]:
+    """The failures of `failures`, per table checked (a volume suite counts for its table)."""
+    by_table: dict[str, list[str]] = {}
+    for outcome in outcomes:
+        failed = failures([outcome], severity)
+        if failed:
+            by_table.setdefault(outcome.table, []).extend(failed)
+    return by_table
 
 
 def failures(outcomes: list[Outcome], severity: str = "error") -> list[str]:

@@ -40,6 +40,7 @@ class RunContext:
     files_outside_layout: list[str] = field(default_factory=list)
     gate: QualityGate | None = None
     quality_failures: list[str] = field(default_factory=list)
+    held_back: set[str] = field(default_factory=set)  # failed a gate, or downstream of one: not built
     data_docs: str | None = None
     reprocess: bool = False  # run even if the window's input and definitions are unchanged
     input_fingerprint: str | None = None

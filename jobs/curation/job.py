@@ -34,7 +34,7 @@ from jobs.curation.tables import INGESTED_FILES, QUALITY_RESULTS, published_tabl
 from jobs.entrypoint import root_cause, run_main
 from jobs.errors import LakehouseError
 from jobs.gold import build_gold
-from jobs.models import MODELS_DIR, SEEDS_DIR
+from jobs.models import MODELS_DIR, SEEDS_DIR, downstream, load_models
 from jobs.preflight import check_endpoints
 from jobs.publish import publish_served
 from jobs.quality import (
@@ -43,6 +43,7 @@ from jobs.quality import (
     QualityGateError,
     expectations_root,
     failures,
+    failures_by_table,
     import_in_background,
     publish_docs,
     result_rows,
@@ -195,20 +196,20 @@ def write_curated(ctx: RunContext, validated: DataFrame, files: list[str]) -> No
     with ctx.stage("quality_silver"):
         ctx.gate = QualityGate.open(spark, ctx.settings)
         outcomes = ctx.gate.check("silver", ctx.business_dates, ctx.window, ctx.dates_by_table, curated_dates(ctx))
-        stop_on_errors(ctx, outcomes, "silver")
+        hold_back(ctx, outcomes)
 
     with ctx.stage("gold"):
         # Every business date the batch holds, even if nothing new was inserted: a run
         # killed between silver and gold must still leave gold right when rerun.
-        versions_after.update(build_gold(spark, ctx.settings, sorted(ctx.business_dates)))
+        models = [model for model in load_models() if model.table not in ctx.held_back]
+        versions_after.update(build_gold(spark, ctx.settings, sorted(ctx.business_dates), models))
 
     with ctx.stage("quality_gold"):
         changed = {t for t, v in versions_after.items() if v != ctx.versions_before.get(t)}
         outcomes = ctx.gate.check("gold", ctx.business_dates, ctx.window, only=changed)
-        if failures(outcomes):  # gold goes back to where it was: this run publishes nothing
-            for table in sorted(t for t in changed if t.startswith("gold.")):
-                lake.restore(spark, ctx.path(table), ctx.versions_before.get(table))
-        stop_on_errors(ctx, outcomes, "gold")
+        for table in sorted(hold_back(ctx, outcomes) & changed):  # back to where it was before this run
+            lake.restore(spark, ctx.path(table), ctx.versions_before.get(table))
+            versions_after.pop(table)
     report_quality(ctx)
 
     if files:
@@ -229,14 +230,22 @@ def write_curated(ctx: RunContext, validated: DataFrame, files: list[str]) -> No
     ctx.versions_after = versions_after
 
 
-def stop_on_errors(ctx: RunContext, outcomes, layer: str) -> None:
-    failed = failures(outcomes)
-    if failed:
-        ctx.quality_failures = failed
-        report_quality(ctx)
-        raise QualityGateError(layer, failed)
+def hold_back(ctx: RunContext, outcomes) -> set[str]:
+    """A table whose error expectations failed holds back itself and every model
+    downstream of it: this run does not build them (or puts them back), while the
+    tables that do not depend on it go on. Returns the tables newly held back."""
     for warning in failures(outcomes, "warn"):
         log.warning("quality warn: %s", warning)
+    failed = failures_by_table(outcomes)
+    if not failed:
+        return set()
+    ctx.quality_failures += [f for table in sorted(failed) for f in failed[table]]
+    held = (set(failed) | set(downstream(set(failed), load_models()))) - ctx.held_back
+    ctx.held_back |= held
+    for table in sorted(failed):
+        log.error("quality gate: %s failed %s", table, "; ".join(failed[table]))
+    log.error("quality gate: held back %s", ", ".join(sorted(held)))
+    return held
 
 
 def report_quality(ctx: RunContext) -> None:
@@ -307,12 +316,15 @@ def run_window(
         publish_error = publish_run(settings, registry)
         versions_after = ctx.versions_before if ctx.unchanged_since else ctx.versions_after
         with ctx.stage("ledger"):
-            write_ledger(ctx, "succeeded", versions_after=versions_after, error=publish_error)
+            status = "held_back" if ctx.held_back else "succeeded"
+            write_ledger(ctx, status, versions_after=versions_after, error=publish_error)
         if publish_error:
             raise PublishError(
                 f"run {run_id}: the tables are committed, but {publish_error}; "
                 "`lakehouse publish` (or the next run) registers them"
             )
+        if ctx.held_back:  # loud: the command fails, Airflow alerts; a rerun runs in full
+            raise QualityGateError(sorted(ctx.held_back), ctx.quality_failures)
         if ctx.unchanged_since:
             return counts
     log.info(

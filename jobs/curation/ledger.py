@@ -50,6 +50,7 @@ LEDGER_SCHEMA = StructType(
         StructField("input_fingerprint", StringType()),  # files read + definitions applied (plan.input_fingerprint)
         StructField("unchanged_since", StringType()),  # a skipped rerun: the run whose result stands
         StructField("files_outside_layout", ArrayType(StringType())),  # skipped, not read (plan.outside_layout)
+        StructField("held_back", ArrayType(StringType())),  # failed a quality gate, or downstream of one
     ]
 )
 
@@ -97,6 +98,7 @@ def ledger_row(ctx: RunContext, status: str, versions_after: dict[str, int] | No
         ctx.input_fingerprint,
         ctx.unchanged_since,
         list(ctx.files_outside_layout),
+        sorted(ctx.held_back),
     )
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.models import MODELS_DIR, ModelError, load_models, parse_model
+from jobs.models import MODELS_DIR, ModelError, downstream, load_models, parse_model
 
 
 def test_models_come_in_dependency_order():
@@ -79,3 +79,15 @@ def test_facts_are_incremental_and_aggregates_by_date():
     assert refresh["gold.fct_token_transfers"] == ("incremental", "silver.token_transfers")
     assert refresh["gold.fct_taxi_trips"] == ("incremental", "silver.taxi_trips")
     assert refresh["gold.agg_token_transfers_daily"] == ("by_date", None)
+
+
+def test_downstream_follows_dependencies_through_models():
+    models = load_models()
+    assert downstream({"silver.taxi_trips"}, models) == ["gold.fct_taxi_trips", "gold.agg_taxi_daily"]
+    assert downstream({"gold.fct_token_transfers"}, models) == ["gold.agg_token_transfers_daily"]
+    assert downstream({"seed.taxi_zone_lookup"}, models) == [
+        "gold.dim_taxi_zone",
+        "gold.fct_taxi_trips",
+        "gold.agg_taxi_daily",
+    ]
+    assert downstream(set(), models) == []

@@ -2,9 +2,12 @@
 -- a run starts, a final row when it ends, and a `rolled_back` marker if it is undone),
 -- with its accounting spelled out:
 --   lines read = inserted + duplicates in window + duplicates against history + quarantined
--- `unaccounted` is what that leaves over for a run that succeeded: 0, anything else is a
--- broken invariant. A run that failed or stopped half-way curated nothing and has none
--- (its counts are those of the stages it reached). Metadata and counts only: no error
+-- `unaccounted` is what that leaves over for a run that finished (succeeded, or
+-- held_back: a quality gate held back some tables, every line was still accounted
+-- for): 0, anything else is a broken invariant. A run that failed or stopped half-way
+-- has none (its counts are those of the stages it reached). `tables_held_back`: how
+-- many tables a gate held back (they and what reads them were not rebuilt).
+-- Metadata and counts only: no error
 -- text (it can quote a raw line), just its exception class. business_date is the first
 -- day of the run's window; replays and rollbacks have none.
 CREATE OR REPLACE VIEW delta.serving.pipeline_runs AS
@@ -18,6 +21,7 @@ counted AS (
   SELECT
     run_id, kind, status, window_start, window_end, started_at, finished_at, seconds, files,
     records_per_second, peak_rss_bytes, error, unchanged_since, rolled_back,
+    coalesce(cardinality(held_back), 0) AS tables_held_back,
     coalesce(element_at(counts, 'lines_read'), 0)              AS lines_read,
     coalesce(element_at(counts, 'valid'), 0)                   AS valid,
     coalesce(element_at(counts, 'inserted'), 0)                AS inserted,
@@ -50,8 +54,9 @@ SELECT
   duplicates_in_window,
   duplicates_history,
   quarantined_unparseable + quarantined_contract AS quarantined,
-  CASE WHEN status = 'succeeded' THEN lines_read - inserted - duplicates_in_window - duplicates_history
+  CASE WHEN status IN ('succeeded', 'held_back') THEN lines_read - inserted - duplicates_in_window - duplicates_history
     - quarantined_unparseable - quarantined_contract END AS unaccounted,
   quality_failed_error,
-  quality_failed_warn
+  quality_failed_warn,
+  tables_held_back
 FROM counted

@@ -9,4 +9,4 @@ SELECT
   s.seconds
 FROM delta.ops.pipeline_runs r
 CROSS JOIN UNNEST(r.stage_seconds) AS s (stage, seconds)
-WHERE r.status IN ('succeeded', 'failed') AND r.kind = 'run'
+WHERE r.status IN ('succeeded', 'held_back', 'failed') AND r.kind = 'run'
