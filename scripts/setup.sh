@@ -160,6 +160,9 @@ step_trino_tls() {
     [ -n "$system_cas" ] && [ -f "$system_cas" ] && break
   done
   cat ${system_cas:+"$system_cas"} "$TRINO_TLS_CERT" > "$TRINO_CA_BUNDLE"
+  # Certificates are public (the key stays in the keystore, 0600): readable by the jobs
+  # image's own user, to which `make image-smoke` mounts the certificate.
+  chmod 644 "$TRINO_TLS_CERT" "$TRINO_CA_BUNDLE"
   umask "$old_umask"
 }
 
