@@ -150,17 +150,11 @@ def test_publish_is_idempotent_and_creates_the_serving_views(settings, trino_con
 
 
 def test_analysts_read_gold_and_serving_only():
+    # Through make sql, as a person would; every other denial (raw layers, ops, writes, a
+    # schema of their own) is test_stack's, through the same login from Python.
     denied = run(["make", "sql", "TRINO_USER=analyst", "Q=SELECT count(*) FROM delta.silver.token_transfers"])
     assert denied.returncode != 0
     assert "Access Denied" in denied.stderr
-    for forbidden in (
-        "SELECT count(*) FROM delta.bronze.events",
-        "SELECT count(*) FROM delta.ops.pipeline_runs",
-        "DELETE FROM delta.gold.agg_taxi_daily",
-        "CREATE SCHEMA delta.analyst_sandbox",
-    ):
-        result = run(["make", "sql", "TRINO_USER=analyst", f"Q={forbidden}"])
-        assert result.returncode != 0 and "Access Denied" in result.stderr, forbidden
     allowed = run(["make", "sql", "TRINO_USER=analyst", "Q=SELECT count(*) FROM delta.gold.agg_token_transfers_daily"])
     assert allowed.returncode == 0, allowed.stderr
     assert int(next(word for word in allowed.stdout.split() if word.isdigit())) > 0

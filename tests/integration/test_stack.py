@@ -192,6 +192,7 @@ def test_the_analyst_reads_the_serving_layer_and_cannot_write_nor_read_the_raw_l
         f"CREATE TABLE delta.ops.{table} AS SELECT 1 AS id",
         "INSERT INTO delta.gold.dim_date SELECT * FROM delta.gold.dim_date LIMIT 1",
         "DELETE FROM delta.gold.dim_date",
+        "CREATE SCHEMA delta.analyst_sandbox",
         "SELECT count(*) FROM delta.bronze.events",
         "SELECT count(*) FROM delta.quarantine.events",
         "SELECT count(*) FROM delta.silver.token_transfers",
