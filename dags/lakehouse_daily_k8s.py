@@ -28,7 +28,7 @@ from airflow.sdk import DAG
 from airflow.timetables.interval import CronDataIntervalTimetable
 from kubernetes.client import models as k8s
 from lakehouse_k8s import curate_application, jobs_image
-from lakehouse_tasks import CATCHUP, CHOSEN_ENDPOINT, DEFAULT_ARGS, INPUT_POKE, INPUT_TIMEOUT, TABLES_POOL, WINDOW
+from lakehouse_tasks import CATCHUP, DEFAULT_ARGS, INPUT_POKE, INPUT_TIMEOUT, TABLES_POOL, WINDOW
 
 NAMESPACE = "{{ var.value.get('lakehouse_namespace', 'lakehouse') }}"
 IMAGE = "{{ var.value.get('lakehouse_jobs_image', '" + jobs_image() + "') }}"
@@ -53,7 +53,6 @@ def lakehouse_pod(task_id: str, script: str, **kwargs) -> KubernetesPodOperator:
         cmds=["/bin/bash", "-ec"],
         arguments=[script],
         env_from=JOBS_ENV,
-        env_vars=dict(CHOSEN_ENDPOINT),
         volumes=[TRINO_CA],
         volume_mounts=[TRINO_CA_MOUNT],
         container_resources=k8s.V1ResourceRequirements(
@@ -78,14 +77,8 @@ with DAG(
     doc_md=__doc__,
 ):
     window = " ".join(WINDOW)
-    # The watch's last line (the chosen object store) is the pod's XCom, read by the later tasks.
     check_endpoints = lakehouse_pod(
-        "check_endpoints",
-        "set -o pipefail; lakehouse check | tee /tmp/check; mkdir -p /airflow/xcom; "
-        'printf \'"%s"\' "$(tail -n 1 /tmp/check)" > /airflow/xcom/return.json',
-        do_xcom_push=True,
-        retries=3,
-        execution_timeout=timedelta(minutes=5),
+        "check_endpoints", "lakehouse check", retries=3, execution_timeout=timedelta(minutes=5)
     )
     wait_for_input = lakehouse_pod(
         "wait_for_input",
@@ -99,12 +92,7 @@ with DAG(
         task_id="curate",
         name="lakehouse-curate",
         namespace=NAMESPACE,
-        template_spec=curate_application(
-            "{{ data_interval_start | ds }}",
-            "{{ data_interval_end | ds }}",
-            IMAGE,
-            endpoint=CHOSEN_ENDPOINT["LAKEHOUSE_S3_PREFERRED_ENDPOINT"],
-        ),
+        template_spec=curate_application("{{ data_interval_start | ds }}", "{{ data_interval_end | ds }}", IMAGE),
         pool=TABLES_POOL,
         execution_timeout=timedelta(hours=2),
         retry_delay=timedelta(minutes=2),

@@ -17,12 +17,9 @@ import yaml
 CURATE_APPLICATION = Path(__file__).resolve().parent.parent / "k8s" / "base" / "spark" / "curate.yaml"
 
 
-def curate_application(
-    start: str, end: str, image: str | None = None, template: Path = CURATE_APPLICATION, endpoint: str = ""
-) -> dict:
+def curate_application(start: str, end: str, image: str | None = None, template: Path = CURATE_APPLICATION) -> dict:
     """The SparkApplication that curates [start, end): the deployed object's spec with
-    the run's window (and the object store the DAG run's endpoint watch chose, if any);
-    publishing to Trino is a task of its own, as in lakehouse_daily."""
+    the run's window; publishing to Trino is a task of its own, as in lakehouse_daily."""
     application = copy.deepcopy(yaml.safe_load(template.read_text()))
     spec = application["spec"]
     spec["arguments"] = ["run", "--start", start, "--end", end]
@@ -30,8 +27,6 @@ def curate_application(
         spec["image"] = image
     driver_env = spec["driver"].setdefault("env", [])
     driver_env.append({"name": "LAKEHOUSE_TRINO_REGISTER", "value": "false"})
-    if endpoint:
-        driver_env.append({"name": "LAKEHOUSE_S3_PREFERRED_ENDPOINT", "value": endpoint})
     return application
 
 

@@ -36,12 +36,6 @@ INPUT_TIMEOUT = timedelta(seconds=int(os.environ.get("LAKEHOUSE_INPUT_TIMEOUT_SE
 INPUT_POKE = timedelta(seconds=int(os.environ.get("LAKEHOUSE_INPUT_POKE_SECONDS", "300")))
 CATCHUP = os.environ.get("LAKEHOUSE_DAG_CATCHUP", "false").lower() in ("1", "true", "yes")
 
-# The object store the endpoint watch chose in this DAG run's first task (its last output
-# line, in XCom): the later tasks prefer it and keep to it while it answers. A retry after
-# it went away fails over again instead of failing.
-CHOSEN_ENDPOINT = {"LAKEHOUSE_S3_PREFERRED_ENDPOINT": "{{ ti.xcom_pull(task_ids='check_endpoints') or '' }}"}
-ON_CHOSEN_ENDPOINT = " ".join(f"{name}={value}" for name, value in CHOSEN_ENDPOINT.items())  # a command's prefix
-
 
 def alert_text(context) -> str:
     ti = context["ti"]
@@ -82,20 +76,12 @@ DEFAULT_ARGS = {
 
 
 def check_endpoints() -> BashOperator:
-    """The endpoint watch: the first healthy, caught-up object store (primary, then the
-    backups) and Trino; its choice goes to the tasks that follow."""
     return BashOperator(
         task_id="check_endpoints",
         bash_command=f"{LAKEHOUSE} check",
-        do_xcom_push=True,
         retries=3,
         execution_timeout=timedelta(minutes=2),
     )
-
-
-def lakehouse_command(task_id: str, command: str, **kwargs) -> BashOperator:
-    """A `lakehouse` command on the endpoint the DAG run chose."""
-    return BashOperator(task_id=task_id, bash_command=f"{ON_CHOSEN_ENDPOINT} {LAKEHOUSE} {command}", **kwargs)
 
 
 def wait_for_input() -> BashSensor:
@@ -103,7 +89,7 @@ def wait_for_input() -> BashSensor:
     completion marker (jobs/landing.py); fails after INPUT_TIMEOUT."""
     return BashSensor(
         task_id="wait_for_input",
-        bash_command=" ".join([ON_CHOSEN_ENDPOINT, LAKEHOUSE, "input-ready", *WINDOW]),
+        bash_command=" ".join([LAKEHOUSE, "input-ready", *WINDOW]),
         retry_exit_code=1,  # 1: not yet; any other failure is an error
         mode="reschedule",
         poke_interval=INPUT_POKE,
@@ -124,7 +110,7 @@ def curate(task_id: str, job_args: list[str], timeout: timedelta) -> SparkSubmit
         properties_file="{{ var.value.lakehouse_spark_properties }}",
         name=f"lakehouse-{task_id}",
         # Publishing to Trino is a task of its own (retried on its own if Trino is away).
-        env_vars={"LAKEHOUSE_TRINO_REGISTER": "false", **CHOSEN_ENDPOINT},
+        env_vars={"LAKEHOUSE_TRINO_REGISTER": "false"},
         pool=TABLES_POOL,
         execution_timeout=timeout,
         retry_delay=timedelta(minutes=2),
@@ -132,14 +118,18 @@ def curate(task_id: str, job_args: list[str], timeout: timedelta) -> SparkSubmit
 
 
 def publish() -> BashOperator:
-    return lakehouse_command("publish", "publish", execution_timeout=timedelta(minutes=10))
+    return BashOperator(
+        task_id="publish",
+        bash_command=f"{LAKEHOUSE} publish",
+        execution_timeout=timedelta(minutes=10),
+    )
 
 
 def report_runs(window: list[str] = WINDOW) -> BashOperator:
     """The window's ledger rows in the log; the newest run id in XCom (the last line)."""
-    return lakehouse_command(
-        "report",
-        " ".join(["last-run", *window]),
+    return BashOperator(
+        task_id="report",
+        bash_command=" ".join([LAKEHOUSE, "last-run", *window]),
         do_xcom_push=True,
         execution_timeout=timedelta(minutes=5),
     )

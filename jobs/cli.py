@@ -10,9 +10,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from jobs.endpoints import check_endpoints, run_buckets
 from jobs.entrypoint import run_main
 from jobs.errors import UsageError
+from jobs.preflight import check_endpoints
 from jobs.settings import Settings
 from jobs.spark import jvm_launch_conf, spark_submit_command
 from jobs.trino_catalog import query, trino_connection
@@ -24,13 +24,7 @@ INPUT_NOT_READY = 1  # `input-ready`: not yet (Airflow's sensor pokes again); 2 
 def submit(settings: Settings, job_module: str, job_args: list[str]) -> int:
     """Run jobs/<job_module>.py through spark-submit with this project's Spark settings."""
     command = spark_submit_command(settings, JOBS_DIR / f"{job_module}.py", job_args)
-    env = {
-        **os.environ,
-        "PYSPARK_PYTHON": sys.executable,
-        "PYSPARK_DRIVER_PYTHON": sys.executable,
-        # The job checks its endpoints again and keeps to this one while it answers.
-        "LAKEHOUSE_S3_PREFERRED_ENDPOINT": settings.s3_endpoint_name,
-    }
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
     return subprocess.run(command, env=env).returncode
 
 
@@ -54,7 +48,7 @@ def print_table(header: list[str], rows: list[list]) -> None:
 def smoke(settings: Settings, args: argparse.Namespace) -> int:
     # Checked here too, before a JVM starts: faster, and the message reaches the
     # terminal directly instead of through spark-submit's output pipe.
-    settings = check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
+    check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
     code = submit(settings, "smoke", [])
     if code != 0:
         return code
@@ -74,7 +68,7 @@ def generate(settings: Settings, args: argparse.Namespace) -> int:
         sink = LocalDirectory(Path(args.out or settings.raw_location.removeprefix("file://")))
     else:
         bucket, prefix = settings.raw_bucket_and_prefix
-        settings = check_endpoints(settings, buckets=[bucket], trino=False)
+        check_endpoints(settings, buckets=[bucket], trino=False)
         sink = ObjectStoreBucket.as_loader(settings, bucket, prefix)
     rates = DefectRates.none() if args.no_defects else DefectRates().scaled(args.defect_scale)
     for offset in range(args.days):
@@ -101,7 +95,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         extra += ["--kill-after", args.kill_after]
     if args.kill_during:
         extra += ["--kill-during", args.kill_during]
-    settings = check_endpoints(settings, buckets=run_buckets(settings), trino=settings.trino_register)
+    check_endpoints(settings, buckets=run_buckets(settings), trino=settings.trino_register)
     # A backfill is one spark-submit that runs the days one after another (never in
     # parallel): each day is a run of its own, without a JVM start per day.
     code = submit(
@@ -135,20 +129,26 @@ def window_of(args: argparse.Namespace) -> tuple[date, date]:
     return args.start, args.end
 
 
+def run_buckets(settings: Settings) -> list[str]:
+    """The buckets a curation run reads or writes."""
+    return [settings.lake_bucket] + (
+        [settings.raw_bucket_and_prefix[0]] if settings.raw_location.startswith("s3a://") else []
+    )
+
+
 def check(settings: Settings, args: argparse.Namespace) -> int:
-    """The endpoint watch (Airflow's first task): which object store the run uses, or one
-    clear line why none can. The last line is the chosen endpoint's name: the DAG hands
-    it to the tasks that follow (XCom)."""
+    """The endpoints a run needs (Airflow's first task): one clear line either way."""
     buckets = run_buckets(settings)
-    settings = check_endpoints(settings, buckets=buckets, trino=True)
-    if settings.uses_object_store:
-        print(
-            f"endpoints ok: object store {settings.s3_endpoint_name} {settings.s3_endpoint} "
-            f"(buckets {', '.join(buckets)}), Trino {settings.trino_host}:{settings.trino_port}"
+    check_endpoints(settings, buckets=buckets, trino=True)
+    where = (
+        (
+            f"object store {settings.s3_endpoint} (buckets {', '.join(buckets)}), "
+            f"Trino {settings.trino_host}:{settings.trino_port}"
         )
-        print(settings.s3_endpoint_name)
-    else:
-        print(f"endpoints ok: local warehouse {settings.warehouse}")
+        if settings.uses_object_store
+        else f"local warehouse {settings.warehouse}"
+    )
+    print(f"endpoints ok: {where}")
     return 0
 
 
@@ -158,8 +158,6 @@ def input_ready(settings: Settings, args: argparse.Namespace) -> int:
 
     start, end = window_of(args)
     days = [start + timedelta(days=i) for i in range((end - start).days)]
-    if settings.raw_location.startswith("s3a://"):
-        settings = check_endpoints(settings, buckets=[settings.raw_bucket_and_prefix[0]], trino=False)
     missing = days_not_landed(settings, days)
     if missing:
         print(
@@ -178,7 +176,7 @@ def last_run(settings: Settings, args: argparse.Namespace) -> int:
         trino_connection(settings),
         f"""
         SELECT run_id, window_start, status, round(seconds, 1), element_at(counts, 'lines_read'),
-               element_at(counts, 'inserted'), unchanged_since, object_store, error
+               element_at(counts, 'inserted'), unchanged_since, error
         FROM ops.pipeline_runs
         WHERE kind = 'run' AND status <> 'running'
           AND window_start >= DATE '{start}' AND window_end <= DATE '{end}'
@@ -189,8 +187,7 @@ def last_run(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     latest: dict[date, list] = {row[1]: row for row in rows}  # the newest run of each day
     print_table(
-        ["run", "window", "status", "seconds", "lines", "inserted", "unchanged since", "object store", "error"],
-        list(latest.values()),
+        ["run", "window", "status", "seconds", "lines", "inserted", "unchanged since", "error"], list(latest.values())
     )
     failed = [row[0] for row in latest.values() if row[2] != "succeeded"]
     print(rows[-1][0])
@@ -218,7 +215,7 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
     from jobs.curation.tables import LEDGER
     from jobs.models import load_models
 
-    settings = check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
+    check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
     silver = list(load_contracts(contracts_directory(settings.contracts_dir)).target_tables)
     gold = [model.table for model in load_models()]
     conn = trino_connection(settings)
@@ -265,7 +262,7 @@ def publish(settings: Settings, args: argparse.Namespace) -> int:
     from jobs.curation.tables import published_tables
     from jobs.publish import publish as publish_to_trino
 
-    settings = check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
+    check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
     contracts = load_contracts(contracts_directory(settings.contracts_dir))
     tables = [*published_tables(contracts), "ops.stack_smoke"]
     published = publish_to_trino(settings, tables)

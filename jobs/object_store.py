@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from jobs.errors import AccessDenied, CredentialsRejected, EndpointUnreachable
 from jobs.settings import Settings
@@ -14,8 +14,7 @@ from jobs.settings import Settings
 _REJECTED_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
 
 
-def s3_client(settings: Settings, timeout_seconds: float | None = None):
-    """A client of the settings' endpoint; with `timeout_seconds`, one quick attempt (a probe)."""
+def s3_client(settings: Settings):
     return boto3.client(
         "s3",
         endpoint_url=settings.s3_endpoint,
@@ -24,9 +23,9 @@ def s3_client(settings: Settings, timeout_seconds: float | None = None):
         aws_secret_access_key=settings.s3_secret_key,
         config=Config(
             s3={"addressing_style": "path"},
-            connect_timeout=timeout_seconds or 5,
-            read_timeout=timeout_seconds or 60,
-            retries={"max_attempts": 1 if timeout_seconds else 2, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+            retries={"max_attempts": 2, "mode": "standard"},
         ),
     )
 
@@ -67,17 +66,18 @@ def delete_prefix(settings: Settings, bucket: str, prefix: str) -> int:
     return deleted
 
 
-def check_object_store(settings: Settings, buckets: list[str], timeout_seconds: float | None = None) -> None:
+def check_object_store(settings: Settings, buckets: list[str]) -> None:
     """Fail fast, in one line, if the store is away or refuses our credentials."""
-    client = s3_client(settings, timeout_seconds)
+    client = s3_client(settings)
     for bucket in buckets:
         try:
             # A GET, not a HEAD: HEAD errors have no body, so a bad key and a
             # denied bucket would both read as a bare 403.
             client.list_objects_v2(Bucket=bucket, MaxKeys=1)
-        except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
+        except EndpointConnectionError as exc:
             raise EndpointUnreachable(
-                f"object store at {settings.s3_endpoint} is not reachable ({exc.__class__.__name__})"
+                f"object store at {settings.s3_endpoint} is not reachable ({exc.__class__.__name__}); "
+                "is it running? (make up)"
             ) from None
         except ClientError as exc:
             raise describe_client_error(exc, settings, f"bucket '{bucket}'") from None
@@ -98,6 +98,4 @@ def describe_client_error(exc: ClientError, settings: Settings, what: str) -> Ex
         )
     if code in {"NoSuchBucket", "404"} or status == 404:
         return EndpointUnreachable(f"{what} does not exist at {settings.s3_endpoint}")
-    if status and status >= 500:  # starting, stopping, or out of quorum
-        return EndpointUnreachable(f"object store at {settings.s3_endpoint} is not serving ({status} {code})")
     return exc

@@ -80,23 +80,10 @@ class Settings:
     raw_uri: str = ""
     lake_bucket: str = "lakehouse"
 
-    # The object store this process talks to: the endpoint watch (jobs/endpoints.py) sets
-    # it to the first healthy, caught-up one of `s3_endpoints` before any work.
     s3_endpoint: str = "http://127.0.0.1:9000"
-    s3_endpoint_name: str = "primary"
-    # Every endpoint in order of preference, "name=url,name=url" ("" means s3_endpoint
-    # alone). Each uses s3_access_key/s3_secret_key unless LAKEHOUSE_S3_<NAME>_ACCESS_KEY
-    # and LAKEHOUSE_S3_<NAME>_SECRET_KEY name its own.
-    s3_endpoints: str = ""
-    # Tried first when healthy: the endpoint an earlier task of the same DAG run chose.
-    s3_preferred_endpoint: str = ""
-    # How long the watch waits for a healthy endpoint to catch up with another one's writes
-    # before the run goes to the one that is ahead.
-    s3_catch_up_seconds: float = 15
     s3_region: str = "us-east-1"
     s3_access_key: str = field(default="", repr=False)
     s3_secret_key: str = field(default="", repr=False)
-    s3_endpoint_credentials: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
     # The upstream loader's identity: only `lakehouse generate` writes raw events.
     loader_s3_access_key: str = field(default="", repr=False)
     loader_s3_secret_key: str = field(default="", repr=False)
@@ -146,15 +133,6 @@ class Settings:
             key = f"LAKEHOUSE_{name.upper()}"
             if key in values:
                 overrides[name] = _parse(values[key], type(getattr(base, name)), key)
-        overrides["s3_endpoint_credentials"] = tuple(
-            (
-                name,
-                values[f"LAKEHOUSE_S3_{name.upper()}_ACCESS_KEY"],
-                values.get(f"LAKEHOUSE_S3_{name.upper()}_SECRET_KEY", ""),
-            )
-            for name, _ in _endpoint_pairs(str(overrides.get("s3_endpoints", "")))
-            if f"LAKEHOUSE_S3_{name.upper()}_ACCESS_KEY" in values
-        )
         return replace(base, **overrides)
 
     # -- derived ---------------------------------------------------------------------
@@ -176,31 +154,6 @@ class Settings:
         return (prefix.strip("/") + "/") if prefix.strip("/") else ""
 
     @property
-    def object_store_endpoints(self) -> list[ObjectStoreEndpoint]:
-        """The configured endpoints, the preferred one first, then in their order."""
-        own = {name: (key, secret) for name, key, secret in self.s3_endpoint_credentials}
-        endpoints = [
-            ObjectStoreEndpoint(name, url, *own.get(name, (self.s3_access_key, self.s3_secret_key)))
-            for name, url in _endpoint_pairs(self.s3_endpoints)
-        ] or [ObjectStoreEndpoint(self.s3_endpoint_name, self.s3_endpoint, self.s3_access_key, self.s3_secret_key)]
-        preferred = [e for e in endpoints if e.name == self.s3_preferred_endpoint]
-        return preferred + [e for e in endpoints if e not in preferred]
-
-    def on_endpoint(self, endpoint: ObjectStoreEndpoint) -> Settings:
-        """These settings, talking to `endpoint` only: a later endpoint check of the same
-        process keeps to it (a run never switches endpoints)."""
-        return replace(
-            self,
-            s3_endpoint=endpoint.url,
-            s3_endpoint_name=endpoint.name,
-            s3_endpoints=f"{endpoint.name}={endpoint.url}",
-            s3_preferred_endpoint=endpoint.name,
-            s3_access_key=endpoint.access_key,
-            s3_secret_key=endpoint.secret_key,
-            s3_endpoint_credentials=(),
-        )
-
-    @property
     def uses_object_store(self) -> bool:
         return self.warehouse.startswith("s3a://")
 
@@ -215,28 +168,6 @@ class Settings:
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
-
-
-@dataclass(frozen=True)
-class ObjectStoreEndpoint:
-    name: str
-    url: str
-    access_key: str = field(default="", repr=False)
-    secret_key: str = field(default="", repr=False)
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.url})"
-
-
-def _endpoint_pairs(text: str) -> list[tuple[str, str]]:
-    """ "primary=http://a:9000, backup=http://b:9000" -> [("primary", ...), ("backup", ...)]"""
-    pairs = []
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        name, sep, url = item.partition("=")
-        if not sep or not name.strip().isidentifier() or not url.strip().startswith(("http://", "https://")):
-            raise ValueError(f"LAKEHOUSE_S3_ENDPOINTS: expected name=http(s)://host:port, got {item!r}")
-        pairs.append((name.strip(), url.strip()))
-    return pairs
 
 
 def _parse(text: str, kind: type, key: str) -> object:
@@ -254,9 +185,6 @@ _ENV_FIELDS = (
     "raw_uri",
     "lake_bucket",
     "s3_endpoint",
-    "s3_endpoints",
-    "s3_preferred_endpoint",
-    "s3_catch_up_seconds",
     "s3_region",
     "s3_access_key",
     "s3_secret_key",

@@ -23,8 +23,8 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from jobs.endpoints import check_endpoints
 from jobs.entrypoint import run_main
+from jobs.preflight import check_endpoints
 from jobs.settings import Settings
 from jobs.spark import build_spark_session
 from jobs.trino_catalog import register_table, trino_connection
@@ -64,7 +64,7 @@ def main(argv: list[str]) -> int:
     argparse.ArgumentParser(prog="smoke", description=__doc__).parse_args(argv)
     settings = Settings.load()
     started = time.monotonic()
-    settings = check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
+    check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
 
     spark = build_spark_session(settings, "lakehouse-smoke")
     path = settings.table_path(SCHEMA, TABLE)

@@ -126,14 +126,6 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
     # PySpark takes its workers' interpreter from this variable only (not from conf):
     # point it at the project venv unless the caller chose one.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    active = SparkSession.getActiveSession()
-    if active is not None and settings.uses_object_store:
-        endpoint = active.conf.get("spark.hadoop.fs.s3a.endpoint", settings.s3_endpoint)
-        if endpoint != settings.s3_endpoint:  # S3A caches its clients: a session keeps its endpoint
-            raise RuntimeError(
-                f"this process's Spark session talks to {endpoint}; a run on {settings.s3_endpoint} "
-                "needs a process of its own"
-            )
     builder = SparkSession.builder.master(settings.spark_master).appName(app_name)
     for key, value in {**jvm_launch_conf(settings), **session_conf(settings)}.items():
         builder = builder.config(key, value)

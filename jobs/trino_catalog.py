@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 import requests
 from trino.auth import BasicAuthentication
 from trino.exceptions import HttpError, TrinoUserError
 
 import trino
 from jobs.errors import CredentialsRejected, EndpointUnreachable
-from jobs.object_store import s3_client
-from jobs.settings import PROJECT_ROOT, Settings, read_env_file
-
-log = logging.getLogger("lakehouse.trino")
-CATALOG_DIR = PROJECT_ROOT / "trino" / "etc" / "catalog"
+from jobs.settings import Settings
 
 
 def trino_connection(settings: Settings, as_analyst: bool = False) -> trino.dbapi.Connection:
@@ -73,52 +67,6 @@ def check_trino(settings: Settings) -> None:
             f"Trino at {settings.trino_host}:{settings.trino_port} is not reachable "
             f"({exc.__class__.__name__}); is it running? (make up)"
         ) from None
-
-
-# Which object-store endpoint Trino's catalog reads through, recorded by the last switch.
-CATALOG_ENDPOINT_KEY = "_trino_catalog_endpoint"
-
-
-def follow_endpoint(settings: Settings) -> None:
-    """Point Trino's catalog at the endpoint the run chose, if it reads through another
-    one or cannot read at all. A switch drops and re-creates the catalog (Trino's dynamic
-    catalog management) from its committed definition with the other `s3.endpoint`;
-    queries running on the old one finish, new ones use the new one."""
-    client = s3_client(settings)
-    try:
-        recorded = client.get_object(Bucket=settings.lake_bucket, Key=CATALOG_ENDPOINT_KEY)["Body"].read().decode()
-    except client.exceptions.NoSuchKey:
-        recorded = ""
-    conn = trino_connection(settings)
-    if recorded == settings.s3_endpoint and catalog_reads(conn, settings.trino_catalog):
-        return
-    properties = catalog_properties(settings)
-    log.warning("Trino: catalog %s now reads through %s", settings.trino_catalog, settings.s3_endpoint)
-    query(conn, f"DROP CATALOG IF EXISTS {settings.trino_catalog}")
-    query(
-        conn,
-        f"CREATE CATALOG {settings.trino_catalog} USING {properties.pop('connector.name')} WITH ("
-        + ", ".join(f'"{key}" = {sql_literal(value)}' for key, value in properties.items())
-        + ")",
-    )
-    client.put_object(Bucket=settings.lake_bucket, Key=CATALOG_ENDPOINT_KEY, Body=settings.s3_endpoint.encode())
-
-
-def catalog_reads(conn: trino.dbapi.Connection, catalog: str) -> bool:
-    """Can Trino list the catalog's schemas (which reads its metastore on the lake)?"""
-    try:
-        query(conn, f"SELECT count(*) FROM {catalog}.information_schema.schemata")
-    except Exception:
-        return False
-    return True
-
-
-def catalog_properties(settings: Settings) -> dict[str, str]:
-    """The catalog's committed definition (trino/etc/catalog/<catalog>.properties), on the
-    settings' endpoint; ${ENV:...} references are left for Trino to resolve."""
-    properties = read_env_file(CATALOG_DIR / f"{settings.trino_catalog}.properties")
-    properties["s3.endpoint"] = settings.s3_endpoint
-    return properties
 
 
 def register_table(conn: trino.dbapi.Connection, settings: Settings, schema: str, table: str) -> bool:

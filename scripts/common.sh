@@ -18,9 +18,6 @@ TRINO_CA_BUNDLE=$TLS_DIR/ca-bundle.pem              # the system's CAs and Trino
 
 MINIO_PORT=${MINIO_PORT:-9000}
 MINIO_CONSOLE_PORT=${MINIO_CONSOLE_PORT:-9001}
-# The backup object store: a second MinIO kept in sync by MinIO's site replication.
-MINIO_BACKUP_PORT=${MINIO_BACKUP_PORT:-9010}
-MINIO_BACKUP_CONSOLE_PORT=${MINIO_BACKUP_CONSOLE_PORT:-9011}
 TRINO_PORT=${TRINO_PORT:-8090}                      # HTTPS, with a password: every client
 TRINO_INTERNAL_PORT=${TRINO_INTERNAL_PORT:-8091}    # plain HTTP for the node's own calls (refuses clients)
 POSTGRES_PORT=${POSTGRES_PORT:-5433}
@@ -86,11 +83,6 @@ LAKEHOUSE_WAREHOUSE=s3a://$LAKE_BUCKET
 LAKEHOUSE_RAW_BUCKET=$RAW_BUCKET
 LAKEHOUSE_LAKE_BUCKET=$LAKE_BUCKET
 LAKEHOUSE_S3_ENDPOINT=http://127.0.0.1:$MINIO_PORT
-# In order of preference; the endpoint watch (jobs/endpoints.py) picks the first healthy
-# one that has caught up with the others. Both use the credentials below (site
-# replication copies the users); LAKEHOUSE_S3_<NAME>_ACCESS_KEY/_SECRET_KEY would set
-# an endpoint's own.
-LAKEHOUSE_S3_ENDPOINTS=primary=http://127.0.0.1:$MINIO_PORT,backup=http://127.0.0.1:$MINIO_BACKUP_PORT
 LAKEHOUSE_S3_ACCESS_KEY=$JOBS_S3_ACCESS_KEY
 LAKEHOUSE_S3_SECRET_KEY=$JOBS_S3_SECRET_KEY
 LAKEHOUSE_TRINO_HOST=127.0.0.1

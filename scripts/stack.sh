@@ -32,23 +32,17 @@ start_process() {  # start_process NAME PORT COMMAND... (env is inherited)
   echo $! > "$(pid_file "$name")"
 }
 
-minio_server() {  # minio_server NAME PORT CONSOLE_PORT: one MinIO server with its own data directory
-  local name=$1 port=$2 console=$3
+minio_up() {
   if MINIO_ROOT_USER=$MINIO_ROOT_USER MINIO_ROOT_PASSWORD=$MINIO_ROOT_PASSWORD \
      MINIO_BROWSER=on MINIO_UPDATE=off \
-     start_process "$name" "$port" "$MINIO_BIN" server --quiet \
-       --address "127.0.0.1:$port" --console-address "127.0.0.1:$console" \
-       "$STATE_DIR/data/$name"; then
-    log "$name: starting on 127.0.0.1:$port"
+     start_process minio "$MINIO_PORT" "$MINIO_BIN" server --quiet \
+       --address "127.0.0.1:$MINIO_PORT" --console-address "127.0.0.1:$MINIO_CONSOLE_PORT" \
+       "$STATE_DIR/data/minio"; then
+    log "minio: starting on 127.0.0.1:$MINIO_PORT"
   fi
-  wait_until 60 "$name" "$name" curl -sf "http://127.0.0.1:$port/minio/health/ready"
-}
-
-minio_up() {  # the primary and the backup, then buckets, users and the replication between them
-  minio_server minio "$MINIO_PORT" "$MINIO_CONSOLE_PORT"
-  minio_server minio-backup "$MINIO_BACKUP_PORT" "$MINIO_BACKUP_CONSOLE_PORT"
-  MINIO_PORT=$MINIO_PORT MINIO_BACKUP_PORT=$MINIO_BACKUP_PORT RAW_BUCKET=$RAW_BUCKET LAKE_BUCKET=$LAKE_BUCKET \
-    "$VENV/bin/python" "$ROOT_DIR/scripts/provision_minio.py"
+  wait_until 60 "minio" minio curl -sf "http://127.0.0.1:$MINIO_PORT/minio/health/ready"
+  MINIO_PORT=$MINIO_PORT RAW_BUCKET=$RAW_BUCKET LAKE_BUCKET=$LAKE_BUCKET "$VENV/bin/python" \
+    "$ROOT_DIR/scripts/provision_minio.py"
 }
 
 trino_etc() {  # the committed config, plus what is specific to this machine
@@ -258,13 +252,13 @@ postgres_down() {
   rm -f "$(pid_file postgres)"
 }
 
-SERVERS=(minio minio-backup trino postgres airflow-api airflow-scheduler airflow-dag-processor airflow-triggerer superset)
+SERVERS=(minio trino postgres airflow-api airflow-scheduler airflow-dag-processor airflow-triggerer superset)
 
 status() {
   local name port rc=0
   for name in "${SERVERS[@]}"; do
     case $name in
-      minio) port=$MINIO_PORT ;; minio-backup) port=$MINIO_BACKUP_PORT ;; trino) port=$TRINO_PORT ;; postgres) port=$POSTGRES_PORT ;;
+      minio) port=$MINIO_PORT ;; trino) port=$TRINO_PORT ;; postgres) port=$POSTGRES_PORT ;;
       airflow-api) port=$AIRFLOW_PORT ;; superset) port=$SUPERSET_PORT ;; *) port=- ;;
     esac
     if is_running "$name"; then
@@ -286,13 +280,13 @@ case "${1:-}" in
     postgres_up
     airflow_up
     superset_up
-    log "up: minio http://127.0.0.1:$MINIO_PORT (console :$MINIO_CONSOLE_PORT, backup :$MINIO_BACKUP_PORT), trino https://127.0.0.1:$TRINO_PORT," \
+    log "up: minio http://127.0.0.1:$MINIO_PORT (console :$MINIO_CONSOLE_PORT), trino https://127.0.0.1:$TRINO_PORT," \
         "postgres 127.0.0.1:$POSTGRES_PORT, airflow http://127.0.0.1:$AIRFLOW_PORT, superset http://127.0.0.1:$SUPERSET_PORT"
     ;;
   down)
     stop superset
     for component in triggerer dag-processor scheduler api; do stop "airflow-$component"; done
-    postgres_down; stop trino; stop minio; stop minio-backup ;;
+    postgres_down; stop trino; stop minio ;;
   status) status ;;
   is-up) status >/dev/null ;;
   trino-cli) shift; trino_cli "$@" ;;

@@ -31,11 +31,11 @@ from jobs.curation.lock import PipelineLock
 from jobs.curation.plan import RunWindow, files_for_window, input_fingerprint, outside_layout
 from jobs.curation.silver import write_silver
 from jobs.curation.tables import INGESTED_FILES, QUALITY_RESULTS, published_tables, table_names
-from jobs.endpoints import check_endpoints, run_buckets
 from jobs.entrypoint import root_cause, run_main
 from jobs.errors import LakehouseError
 from jobs.gold import build_gold
 from jobs.models import MODELS_DIR, SEEDS_DIR, downstream, load_models
+from jobs.preflight import check_endpoints
 from jobs.publish import publish_served
 from jobs.quality import (
     RESULTS_SCHEMA,
@@ -290,7 +290,10 @@ def run_window(
     settings: Settings, window: RunWindow, faults: FaultInjection, run_id: str | None = None, reprocess: bool = False
 ) -> dict:
     registry = load_contracts(contracts_directory(settings.contracts_dir))
-    settings = check_endpoints(settings, buckets=run_buckets(settings), trino=settings.trino_register)
+    buckets = [settings.lake_bucket] + (
+        [settings.raw_bucket_and_prefix[0]] if settings.raw_location.startswith("s3a://") else []
+    )
+    check_endpoints(settings, buckets=buckets, trino=settings.trino_register)
     run_id = run_id or f"run-{window.start}-{uuid.uuid4().hex[:8]}"
     with PipelineLock(
         settings, run_id, wait_seconds=settings.lock_wait_seconds, lease_seconds=settings.lock_lease_seconds
@@ -364,8 +367,6 @@ def main(argv: list[str]) -> int:
 
     settings = Settings.load()
     if args.command == "run":
-        # Chosen once for the whole driver: every window of a backfill uses this endpoint.
-        settings = check_endpoints(settings, buckets=run_buckets(settings), trino=False)
         window = RunWindow(args.start, args.end)
         days = [RunWindow(day, day + timedelta(days=1)) for day in window.dates] if args.daily else [window]
         for number, day in enumerate(days, 1):

@@ -51,7 +51,6 @@ LEDGER_SCHEMA = StructType(
         StructField("unchanged_since", StringType()),  # a skipped rerun: the run whose result stands
         StructField("files_outside_layout", ArrayType(StringType())),  # skipped, not read (plan.outside_layout)
         StructField("held_back", ArrayType(StringType())),  # failed a quality gate, or downstream of one
-        StructField("object_store", StringType()),  # the endpoint that served the run: name=url (jobs/endpoints.py)
     ]
 )
 
@@ -100,7 +99,6 @@ def ledger_row(ctx: RunContext, status: str, versions_after: dict[str, int] | No
         ctx.unchanged_since,
         list(ctx.files_outside_layout),
         sorted(ctx.held_back),
-        f"{ctx.settings.s3_endpoint_name}={ctx.settings.s3_endpoint}" if ctx.settings.uses_object_store else None,
     )
 
 

@@ -75,11 +75,7 @@ def clean(spark, clean_day1):
 
 def through_minio_proxy(settings, dataset, toxiproxy, name: str):
     scenario = lake(settings, dataset, name)
-    # The proxy is the only endpoint: no failover to the backup around the fault.
-    env = {
-        **env_for(scenario),
-        "LAKEHOUSE_S3_ENDPOINTS": f"primary=http://127.0.0.1:{proxied_port(toxiproxy, 'minio')}",
-    }
+    env = {**env_for(scenario), "LAKEHOUSE_S3_ENDPOINT": f"http://127.0.0.1:{proxied_port(toxiproxy, 'minio')}"}
     return scenario, env
 
 

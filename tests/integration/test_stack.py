@@ -111,7 +111,6 @@ def test_a_wrong_credential_gives_one_clear_line_not_a_stack_trace():
 
 SERVERS = (
     "minio",
-    "minio-backup",
     "trino",
     "postgres",
     "airflow-api",

@@ -26,8 +26,7 @@ for dag_id, dag in bag.dags.items():
             "type": type(t).__name__, "retries": t.retries, "owner": t.owner,
             "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
             "alert": bool(t.on_failure_callback), "backoff": bool(t.retry_exponential_backoff),
-            "mode": getattr(t, "mode", None), "pool": t.pool, "xcom": t.do_xcom_push,
-            "command": getattr(t, "bash_command", None), "env": getattr(t, "env_vars", None) or {},
+            "mode": getattr(t, "mode", None), "pool": t.pool,
             "upstream": sorted(t.upstream_task_ids)} for t in dag.tasks},
     }
 print(json.dumps({"errors": {k: str(v)[-500:] for k, v in bag.import_errors.items()}, "dags": dags}))
@@ -96,17 +95,3 @@ def test_the_kubernetes_dag_runs_the_same_steps_with_the_curation_as_a_spark_app
     assert k8s["tasks"]["curate"]["type"] == "SparkKubernetesOperator"
     assert k8s["tasks"]["curate"]["pool"] == daily["tasks"]["curate"]["pool"]
     assert {t["type"] for name, t in k8s["tasks"].items() if name != "curate"} == {"KubernetesPodOperator"}
-
-
-def test_the_endpoint_watch_hands_its_choice_to_every_later_task_of_the_local_dags(dagbag):
-    chosen = "{{ ti.xcom_pull(task_ids='check_endpoints') or '' }}"
-    for dag_id in ("lakehouse_daily", "lakehouse_backfill"):
-        tasks = dagbag["dags"][dag_id]["tasks"]
-        assert tasks["check_endpoints"]["xcom"] and tasks["check_endpoints"]["command"].endswith("lakehouse check")
-        for task_id, task in tasks.items():
-            if task_id == "check_endpoints":
-                continue
-            handed = task["env"].get("LAKEHOUSE_S3_PREFERRED_ENDPOINT") or (
-                task["command"] and task["command"].startswith(f"LAKEHOUSE_S3_PREFERRED_ENDPOINT={chosen} ")
-            )
-            assert handed == chosen or handed is True, f"{dag_id}.{task_id}"

@@ -7,8 +7,6 @@
 -- for): 0, anything else is a broken invariant. A run that failed or stopped half-way
 -- has none (its counts are those of the stages it reached). `tables_held_back`: how
 -- many tables a gate held back (they and what reads them were not rebuilt).
--- `object_store`: the name of the endpoint that served the run (primary, or a backup
--- the endpoint watch failed over to).
 -- Metadata and counts only: no error
 -- text (it can quote a raw line), just its exception class. business_date is the first
 -- day of the run's window; replays and rollbacks have none.
@@ -23,7 +21,6 @@ counted AS (
   SELECT
     run_id, kind, status, window_start, window_end, started_at, finished_at, seconds, files,
     records_per_second, peak_rss_bytes, error, unchanged_since, rolled_back,
-    split_part(object_store, '=', 1) AS object_store,
     coalesce(cardinality(held_back), 0) AS tables_held_back,
     coalesce(element_at(counts, 'lines_read'), 0)              AS lines_read,
     coalesce(element_at(counts, 'valid'), 0)                   AS valid,
@@ -61,6 +58,5 @@ SELECT
     - quarantined_unparseable - quarantined_contract END AS unaccounted,
   quality_failed_error,
   quality_failed_warn,
-  tables_held_back,
-  object_store
+  tables_held_back
 FROM counted
