@@ -19,6 +19,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LAKEHOUSE := $(VENV)/bin/lakehouse
 TRINO_USER ?= pipeline
+# make test: pytest-xdist workers (tests/integration/conftest.py groups what shares a server)
+TEST_WORKERS ?= 2
 # Trino's CLI over HTTPS, logged in as TRINO_USER with its password from .local/secrets.env
 TRINO_CLI = bash scripts/stack.sh trino-cli $(TRINO_USER)
 
@@ -58,7 +60,7 @@ lint: setup  ## ruff (lint rules, format) and mypy over the Python code (pyproje
 
 test: setup lint  ## lint, then the whole test suite against the real servers (starts and stops them if needed)
 	@if bash scripts/stack.sh is-up; then started=no; else started=yes; fi; \
-	bash scripts/stack.sh up && $(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
+	bash scripts/stack.sh up && $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
 	if [ $$started = yes ]; then bash scripts/stack.sh down; fi; exit $$rc
 
 unit: setup  ## the fast tests, no servers needed (tests/unit, under a minute): make unit PYTEST_ARGS="-k dags"

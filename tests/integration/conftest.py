@@ -19,6 +19,33 @@ from jobs.generator.sinks import ObjectStoreBucket
 from tests.integration.lakehelpers import DATASET, DAY1, DAYS, EVENTS, RATES, lake
 from tests.integration.supersethelpers import Superset, curate_served_days, local_secret
 
+# `make test` runs the tests in two pytest-xdist workers (`--dist loadgroup`): a run keeps
+# about one of the two cores busy, waiting on the store and the driver the rest of the
+# time. A group runs whole in one worker, in file order. "served": what shares the one
+# served warehouse (the lake Trino's catalog names, one run at a time under its lock),
+# Airflow, Superset and the fault proxy's fixed ports. "scenarios": every other
+# integration test, each on a warehouse of its own, sharing the session's curated days
+# (clean_day1, three_days) so that they are curated once. Unit tests go to either worker.
+SERVED_MODULES = {
+    "test_airflow",
+    "test_dashboards_in_browser",
+    "test_faults",
+    "test_image",
+    "test_readers_during_writes",
+    "test_stack",
+    "test_superset",
+}
+SERVED_FIXTURES = {"trino_conn", "served_days", "superset", "superset_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" not in item.nodeid.split("/") or item.get_closest_marker("xdist_group"):
+            continue
+        module = item.nodeid.partition("::")[0].rpartition("/")[2].removesuffix(".py")
+        served = module in SERVED_MODULES or SERVED_FIXTURES & set(getattr(item, "fixturenames", ()))
+        item.add_marker(pytest.mark.xdist_group("served" if served else "scenarios"))
+
 
 @pytest.fixture(scope="session")
 def dataset(settings) -> str:

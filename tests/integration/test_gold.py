@@ -149,6 +149,7 @@ def test_publish_is_idempotent_and_creates_the_serving_views(settings, trino_con
     assert query(trino_conn, "SELECT count(*) FROM serving.taxi_daily")[0][0] > 0
 
 
+@pytest.mark.xdist_group("served")  # reads what the served warehouse's runs published
 def test_analysts_read_gold_and_serving_only():
     # Through make sql, as a person would; every other denial (raw layers, ops, writes, a
     # schema of their own) is test_stack's, through the same login from Python.
