@@ -19,11 +19,10 @@ from jobs.generator.sinks import ObjectStoreBucket
 from tests.integration.lakehelpers import DATASET, DAY1, DAYS, EVENTS, RATES, lake
 from tests.integration.supersethelpers import Superset, curate_served_days, local_secret
 
-# `make test` runs the tests in two pytest-xdist workers (`--dist loadgroup`): a run keeps
-# about one of the two cores busy, waiting on the store and the driver the rest of the
-# time. A group runs whole in one worker, in file order. "served": what shares the one
-# served warehouse (the lake Trino's catalog names, one run at a time under its lock),
-# Airflow, Superset and the fault proxy's fixed ports. "scenarios": every other
+# `make test` runs the tests in two pytest-xdist workers (`--dist loadgroup`). A group runs
+# whole in one worker, in file order. "served": what shares the one served warehouse (the
+# lake Trino's catalog names, one run at a time under its lock), Airflow, Superset, and
+# the fault tests (one of them publishes to the served warehouse). "scenarios": every other
 # integration test, each on a warehouse of its own, sharing the session's curated days
 # (clean_day1, three_days) so that they are curated once. Unit tests go to either worker.
 SERVED_MODULES = {
