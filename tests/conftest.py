@@ -18,8 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def spark_settings() -> Settings:
     """What the tests' one Spark session is built with: it needs no server itself, so
-    the tests of a local-directory warehouse share it too."""
-    return Settings.load().with_overrides(spark_master="local[2]", spark_driver_memory="3g")
+    the tests of a local-directory warehouse share it too. Its driver lives as long as the
+    session and runs dozens of jobs, so it keeps the JIT's full tiers: `make test`'s
+    TEST_JAVA_OPTIONS (C1 only) are for the short-lived drivers the tests start."""
+    return Settings.load().with_overrides(
+        spark_master="local[2]", spark_driver_memory="3g", spark_driver_java_options=""
+    )
 
 
 @pytest.fixture(scope="session")

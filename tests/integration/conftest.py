@@ -16,18 +16,22 @@ from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
 from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket
-from tests.integration.lakehelpers import DATASET, DAY1, DAYS, EVENTS, RATES, lake
+from tests.integration.lakehelpers import DATASET, DAY1, DAYS, EVENTS, RATES, clone, edited_expectations, lake
 from tests.integration.supersethelpers import Superset, curate_served_days, local_secret
 
 # `make test` runs the tests in two pytest-xdist workers (`--dist loadgroup`). A group runs
 # whole in one worker, in file order. "served": what shares the one served warehouse (the
 # lake Trino's catalog names, one run at a time under its lock), Airflow, Superset, and
-# the fault tests (one of them publishes to the served warehouse). "scenarios": every other
-# integration test, each on a warehouse of its own, sharing the session's curated days
-# (clean_day1, three_days) so that they are curated once. Unit tests go to either worker.
+# the fault tests (one of them publishes to the served warehouse); with them, to even out
+# the two workers' time, the Spark checks of the contracts and the envelope (no warehouse,
+# no shared state). "scenarios": every other integration test, each on a warehouse of its
+# own, sharing the session's curated days (clean_day1, three_days, warned_rerun) so that
+# they are curated once. Unit tests go to either worker.
 SERVED_MODULES = {
     "test_airflow",
+    "test_contracts_in_spark",
     "test_dashboards_in_browser",
+    "test_envelope_in_spark",
     "test_faults",
     "test_image",
     "test_readers_during_writes",
@@ -65,13 +69,25 @@ def clean_day1(spark, settings, dataset):
 
 
 @pytest.fixture(scope="session")
-def three_days(spark, settings, dataset):
-    """A warehouse with the three days curated one run each (in this process). Shared:
-    tests that change it work on a `clone`."""
-    scenario = lake(settings, dataset, "three-days")
-    for day in DAYS:
+def three_days(spark, settings, dataset, clean_day1):
+    """A warehouse with the three days curated one run each (in this process): a copy of
+    clean_day1 (its first run) and one run of each later day. Shared: tests that change
+    it work on a `clone`."""
+    scenario = clone(settings, clean_day1[0], "three-days")
+    for day in DAYS[1:]:
         run_window(scenario, RunWindow(day, day + timedelta(days=1)), FaultInjection())
     return scenario
+
+
+@pytest.fixture(scope="session")
+def warned_rerun(spark, settings, three_days, tmp_path_factory):
+    """A copy of three_days with the third day run again under a warn expectation that
+    cannot pass (median fare <= 1): a full rerun (the definitions changed) whose gate
+    warns and holds nothing back. Returns (its settings, the expectations root, counts)."""
+    root = edited_expectations(tmp_path_factory.mktemp("warn"), "silver.taxi_trips", "fare_amount", max_value=1)
+    scenario = clone(settings, three_days, "warned").with_overrides(expectations_dir=str(root))
+    counts = run_window(scenario, RunWindow(DAYS[2], DAYS[2] + timedelta(days=1)), FaultInjection())
+    return scenario, root, counts
 
 
 @pytest.fixture(scope="session")

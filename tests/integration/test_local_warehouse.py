@@ -4,12 +4,14 @@ a file one way and its rows another, and the rerun failed)."""
 
 from __future__ import annotations
 
+import gzip
 import logging
 import shutil
 from datetime import timedelta
 
 import pytest
 
+from jobs.curation import lake
 from jobs.curation.faults import FaultInjection
 from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
@@ -18,6 +20,7 @@ from jobs.generator.sinks import LocalDirectory
 from jobs.models import load_models
 from jobs.quality import QualityGateError
 from jobs.settings import Settings
+from tests.conftest import ROOT, run
 from tests.integration.lakehelpers import CURATED, DAY1, RATES, checksums, edited_expectations, ledger, read
 
 pytestmark = pytest.mark.integration
@@ -52,10 +55,26 @@ def raw(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def clean(spark, raw, tmp_path_factory):
-    """One clean run, raw files named as a plain directory; its tables as they were then."""
+    """One clean `lakehouse run` (a spark-submit of its own, with no server to reach), raw
+    files named as a plain directory; its tables as they were then."""
     scenario = local_lake(tmp_path_factory.mktemp("clean"), str(raw))
-    run_window(scenario, WINDOW, FaultInjection())
+    env = {
+        "LAKEHOUSE_WAREHOUSE": scenario.warehouse,
+        "LAKEHOUSE_RAW_URI": scenario.raw_uri,
+        "LAKEHOUSE_S3_ENDPOINT": scenario.s3_endpoint,  # nothing listens there
+        "LAKEHOUSE_TRINO_PORT": str(scenario.trino_port),
+        "LAKEHOUSE_SPARK_DRIVER_MEMORY": "2g",
+    }
+    result = run([str(ROOT / ".venv/bin/lakehouse"), "run", "--date", str(DAY1)], env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
     return scenario, checksums(spark, scenario, TABLES)
+
+
+def test_the_job_runs_with_no_servers_and_silver_holds_the_truth(spark, raw, clean):
+    scenario, _ = clean
+    for table in ("silver.taxi_trips", "silver.token_transfers"):  # facts: one truth line per row
+        truth = gzip.decompress((raw / f"_truth/event_date={DAY1}/keys/{table}.tsv.gz").read_bytes())
+        assert read(spark, scenario, table).count() == len(truth.decode().splitlines()) > 100, table
 
 
 def test_every_table_names_a_file_the_same_way(spark, raw, clean):
@@ -68,28 +87,54 @@ def test_every_table_names_a_file_the_same_way(spark, raw, clean):
     )
 
 
-def test_a_reprocessed_window_leaves_the_tables_unchanged(spark, clean):
+def test_a_reprocessed_window_leaves_the_tables_unchanged_and_an_unchanged_rerun_is_skipped(spark, clean):
     scenario, tables = clean
-    run_window(scenario, WINDOW, FaultInjection(), reprocess=True)
+    rerun = run_window(scenario, WINDOW, FaultInjection(), reprocess=True)
     last = ledger(spark, scenario)[-1]
     assert last.status == "succeeded" and last.unchanged_since is None  # really run again, not skipped
     assert checksums(spark, scenario, TABLES) == tables
+    assert rerun["inserted"] == 0
+    assert rerun["duplicates_history"] == rerun["valid"] - rerun["duplicates_in_window"]
+    # without --reprocess: the same files and definitions as the last successful run, nothing to do
+    assert run_window(scenario, WINDOW, FaultInjection()) == {}
+    assert checksums(spark, scenario, TABLES) == tables
+    runs = ledger(spark, scenario)
+    assert [r.status for r in runs] == ["running", "succeeded"] * 2 + ["succeeded"]
+    assert runs[-1].unchanged_since == runs[-2].run_id and runs[-1].files == runs[-2].files > 0
+    assert len({r.input_fingerprint for r in runs if r.status == "succeeded"}) == 1
 
 
-def test_a_rerun_after_a_failed_quality_gate_equals_one_clean_run(spark, raw, clean, tmp_path):
-    # A critical expectation no day can meet: silver is written, then the gate holds the
-    # taxi trips and their models back (the rest goes on) and the run fails loudly.
+def test_a_failing_table_holds_back_its_own_models_the_rest_goes_on_and_the_fixed_rerun_equals_one_clean_run(
+    spark, raw, clean, tmp_path
+):
+    # A critical expectation no day can meet, on the taxi trips only: silver is written,
+    # then the gate holds the taxi trips and their models back, the token tables and
+    # models go on, and the run fails loudly.
     impossible = edited_expectations(tmp_path, "silver.taxi_trips.volume", "rows", min_value=1_000_000)
     # The raw directory given as a file:/// URI this time: the same files, the same names.
     scenario = local_lake(tmp_path, f"file://{raw}", expectations_dir=str(impossible))
-    with pytest.raises(QualityGateError, match=r"silver\.taxi_trips\.volume"):
+    with pytest.raises(QualityGateError, match=r"silver\.taxi_trips\.volume") as raised:
         run_window(scenario, WINDOW, FaultInjection())
+    taxi_models = ["gold.agg_taxi_daily", "gold.fct_taxi_trips"]
+    assert raised.value.held_back == [*taxi_models, "silver.taxi_trips"]
     assert read(spark, scenario, "bronze.events").count() > 0  # the failed run did write bronze
+    gold = [model.table for model in load_models()]
+    built = {t for t in gold if lake.table_version(spark, scenario.table_path(*t.split("."))) is not None}
+    assert built == set(gold) - set(taxi_models)  # the token models went on
+    _, reference = clean
+    tokens = ["silver.token_transfers", "silver.tokens", "gold.fct_token_transfers", "gold.agg_token_transfers_daily"]
+    assert checksums(spark, scenario, tokens) == {t: reference[t] for t in tokens}
+
+    # Loud every time: the same input and definitions again is a full run, failing the same way.
+    with pytest.raises(QualityGateError):
+        run_window(scenario, WINDOW, FaultInjection())
+    runs = ledger(spark, scenario)
+    assert [r.status for r in runs] == ["running", "held_back"] * 2 and runs[-1].unchanged_since is None
+    assert sorted(runs[-1].held_back) == sorted([*taxi_models, "silver.taxi_trips"])
 
     fixed = scenario.with_overrides(expectations_dir="")
     run_window(fixed, WINDOW, FaultInjection())
-    assert [r.status for r in ledger(spark, fixed) if r.status != "running"] == ["held_back", "succeeded"]
-    _, reference = clean
+    assert [r.status for r in ledger(spark, fixed) if r.status != "running"] == ["held_back"] * 2 + ["succeeded"]
     assert checksums(spark, fixed, TABLES) == reference
 
 

@@ -16,7 +16,6 @@ from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
 from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket
-from jobs.models import load_models
 from jobs.quality import EXPECTATIONS_DIR, SEVERITY, QualityGate, QualityGateError, failures
 from tests.integration.lakehelpers import (
     DATASET,
@@ -25,17 +24,13 @@ from tests.integration.lakehelpers import (
     RATES,
     clone,
     edited_expectations,
-    lake,
     ledger,
     read,
-    silver_keys,
-    truth_keys,
 )
 
 pytestmark = pytest.mark.integration
 LOW_DAY = DAYS[-1] + timedelta(days=1)
 GOLD = ["gold.fct_taxi_trips", "gold.fct_token_transfers", "gold.agg_taxi_daily", "gold.agg_token_transfers_daily"]
-ALL_GOLD = [model.table for model in load_models()]
 
 
 def versions(spark, scenario, tables):
@@ -75,43 +70,8 @@ def test_an_anomalous_volume_drop_holds_back_the_models_of_the_dropped_tables(sp
     assert not [r for r in results if r.layer == "gold" and r.table_name in held]  # never built, never checked
 
 
-def test_a_failing_table_holds_back_its_own_models_and_the_other_sources_go_on(spark, settings, dataset, tmp_path):
-    # An error expectation only the taxi trips fail: every pickup zone "unknown".
-    root = edited_expectations(tmp_path, "silver.taxi_trips", "pu_zone_known", value_set=[False])
-    scenario = lake(settings, dataset, "held-back", expectations_dir=str(root))
-    window = RunWindow(DAYS[0], DAYS[0] + timedelta(days=1))
-    with pytest.raises(QualityGateError, match="pu_zone_known") as raised:
-        run_window(scenario, window, FaultInjection())
-
-    taxi_models = ["gold.agg_taxi_daily", "gold.fct_taxi_trips"]
-    assert raised.value.held_back == [*taxi_models, "silver.taxi_trips"]
-    built = {t for t, v in versions(spark, scenario, ALL_GOLD).items() if v is not None}
-    assert built == set(ALL_GOLD) - set(taxi_models)  # the token models went on
-    for table in ("silver.token_transfers", "silver.tokens"):
-        assert silver_keys(spark, scenario, table) == truth_keys(settings, [DAYS[0]], table), table
-    assert (
-        read(spark, scenario, "gold.fct_token_transfers").count()
-        == read(spark, scenario, "silver.token_transfers").count()
-    )
-    # Loud every time: the same input and definitions again is a full run, failing the same way.
-    with pytest.raises(QualityGateError):
-        run_window(scenario, window, FaultInjection())
-    runs = ledger(spark, scenario)
-    assert [r.status for r in runs] == ["running", "held_back"] * 2 and runs[-1].unchanged_since is None
-    assert sorted(runs[-1].held_back) == sorted([*taxi_models, "silver.taxi_trips"])
-
-
-@pytest.fixture(scope="module")
-def warned_run(spark, settings, three_days, tmp_path_factory):
-    """The third day rerun with a warn expectation that cannot pass (median fare <= 1)."""
-    root = edited_expectations(tmp_path_factory.mktemp("warn"), "silver.taxi_trips", "fare_amount", max_value=1)
-    scenario = clone(settings, three_days, "warned").with_overrides(expectations_dir=str(root))
-    counts = run_window(scenario, RunWindow(DAYS[2], DAYS[2] + timedelta(days=1)), FaultInjection())
-    return scenario, root, counts
-
-
-def test_a_warn_failure_is_recorded_and_the_run_succeeds(spark, warned_run):
-    scenario, _, counts = warned_run
+def test_a_warn_failure_is_recorded_and_the_run_succeeds(spark, warned_rerun):
+    scenario, _, counts = warned_rerun
     last = ledger(spark, scenario)[-1]
     assert last.status == "succeeded" and not last.quality_failures
     assert counts["quality_failed_error"] == 0 and counts["quality_failed_warn"] >= 1
@@ -125,11 +85,11 @@ def test_a_warn_failure_is_recorded_and_the_run_succeeds(spark, warned_run):
     assert last.data_docs.endswith(f"/ops/data_docs/{last.run_id}/index.html")
 
 
-def test_quality_results_rows_match_the_results_ge_stored(spark, warned_run):
+def test_quality_results_rows_match_the_results_ge_stored(spark, warned_rerun):
     """GE keeps its own validation results in its store; the table must say the same."""
     import great_expectations as gx
 
-    scenario, root, _ = warned_run
+    scenario, root, _ = warned_rerun
     run_id = ledger(spark, scenario)[-1].run_id
     rows = {
         (r.suite, r.expectation_id): r
