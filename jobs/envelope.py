@@ -2,7 +2,7 @@
 
 Like the payload contracts, it is data: which envelope fields must be there, of which
 type, and within which bounds. This module loads and checks the file (a broken one fails
-fast, naming the file and the field); jobs/validation.py turns it into Spark columns.
+fast, naming the file and the field); jobs/validation.py turns it into Spark SQL.
 """
 
 from __future__ import annotations

@@ -11,6 +11,13 @@ def sql_string(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def spark_string(value: str) -> str:
+    """A Spark SQL string literal that reaches Spark exactly as written: Spark (unlike
+    Trino, for which `sql_string` is enough) reads a backslash in a literal as an escape,
+    so a regular expression's backslashes are doubled."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def sql_date_list(dates: Iterable[date]) -> str:
     """DATE'2026-10-01', DATE'2026-10-02' (sorted, distinct); NULL for none, so that
     `x IN (...)` stays valid SQL and matches nothing."""

@@ -1,4 +1,4 @@
-"""Contracts compiled to Spark columns: every line gets its reason codes in one pass.
+"""Contracts compiled to Spark SQL: every line gets its reason codes in one pass.
 
 Reason codes (machine-readable, stable):
   malformed_json, invalid_utf8, oversize_line, corrupt_file    the line could not be read
@@ -10,188 +10,217 @@ Reason codes (machine-readable, stable):
   rule:<code>                                                 a cross-field rule failed
 The envelope is checked first, by its own contract (jobs/envelope.py); payload field
 names are the producer's (as sent); payload rule codes use conformed columns.
+
+The contracts become SQL expression text, handed to Spark a projection at a time: built
+as Column objects, the same expressions cost one call into the JVM per node (some twenty
+thousand a run, most of the validate stage's time); as text, Spark parses each projection
+once. The text is built by the small functions below, one per construct.
 """
 
 from __future__ import annotations
 
-from functools import reduce
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.sql import DataFrame
 
 from jobs.contracts import CompareRule, Contract, ContractRegistry, FieldSpec, SumRule
 from jobs.envelope import EnvelopeContract, EnvelopeField
+from jobs.sql_literals import spark_string
 
 CORRUPT = "_corrupt_record"
 UINT256_MAX = str(2**256 - 1)
+LEADING_ZEROS = r"^0+(?=\d)"
+UINT256_DIGITS = r"^[0-9]{1,78}$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+EMPTY_REASONS = "CAST(array() AS array<string>)"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# -- SQL text ---------------------------------------------------------------------------
 
 
-def reasons_array(conditions: list[tuple[Column, str]]) -> Column:
+def name(identifier: str) -> str:
+    """A column or field name, quoted: `name`."""
+    return "`" + identifier.replace("`", "``") + "`"
+
+
+def literal(value: object) -> str:
+    """A literal of the type Python's value has (as pyspark's `lit` would give it)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value) if -(2**31) <= value < 2**31 else f"{value}L"
+    if isinstance(value, float):
+        return f"CAST({value!r} AS DOUBLE)"
+    if isinstance(value, datetime):
+        return f"timestamp_micros({(value - EPOCH) // timedelta(microseconds=1)})"
+    return spark_string(str(value))
+
+
+def any_of(conditions: Iterable[str]) -> str:
+    return " OR ".join(f"({c})" for c in conditions) or "false"
+
+
+def all_of(conditions: Iterable[str]) -> str:
+    return " AND ".join(f"({c})" for c in conditions) or "true"
+
+
+def case(branches: list[tuple[str, str]], otherwise: str | None = None) -> str:
+    """CASE WHEN c1 THEN v1 ... [ELSE otherwise] END."""
+    whens = " ".join(f"WHEN {condition} THEN {value}" for condition, value in branches)
+    return f"CASE {whens}{f' ELSE {otherwise}' if otherwise is not None else ''} END"
+
+
+def reasons_array(failures: list[tuple[str, str]]) -> str:
     """[code for (condition, code) if condition], nulls treated as false.
 
     Built with `concat`, not `array_compact`/`filter`: those are higher-order functions,
     which Spark never compiles, and they drag every condition beneath them into row-by-row
     interpretation."""
-    empty = F.array().cast("array<string>")
-    if not conditions:
-        return empty
-    return F.concat(*[F.when(cond, F.array(F.lit(code))).otherwise(empty) for cond, code in conditions])
+    if not failures:
+        return EMPTY_REASONS
+    parts = [case([(condition, f"array({spark_string(code)})")], EMPTY_REASONS) for condition, code in failures]
+    return f"concat({', '.join(parts)})"
 
 
 # -- payload fields -------------------------------------------------------------------
 
 
-def typed_value(spec: FieldSpec, raw: Column) -> Column:
+def typed_value(spec: FieldSpec, raw: str) -> str:
     """The raw JSON text of a field, as its contract type; null if it is not of that type."""
     if spec.type == "string":
         return raw
-    if spec.type == "integer":
-        return raw.try_cast("int")
-    if spec.type == "long":
-        return raw.try_cast("bigint")
-    if spec.type == "double":
-        return raw.try_cast("double")
-    if spec.type == "boolean":
-        return raw.try_cast("boolean")
-    if spec.type.startswith("decimal"):
-        return raw.try_cast(spec.type)
+    if spec.type in ("integer", "long", "double", "boolean") or spec.type.startswith("decimal"):
+        return f"TRY_CAST({raw} AS {spark_type(spec)})"
     if spec.type == "timestamp":
-        wall_clock = F.try_to_timestamp(raw, F.lit(spec.format))
+        wall_clock = f"try_to_timestamp({raw}, {spark_string(spec.format or '')})"
         if spec.timezone and spec.timezone != "UTC":
-            return F.to_utc_timestamp(wall_clock, spec.timezone)
+            return f"to_utc_timestamp({wall_clock}, {spark_string(spec.timezone)})"
         return wall_clock
     if spec.type == "uint256":
-        canonical = F.regexp_replace(raw, r"^0+(?=\d)", "")
-        fits = (F.length(canonical) < 78) | (canonical <= F.lit(UINT256_MAX))
-        return F.when(raw.rlike(r"^[0-9]{1,78}$") & fits, canonical)
+        canonical = f"regexp_replace({raw}, {spark_string(LEADING_ZEROS)}, '')"
+        fits = f"length({canonical}) < 78 OR {canonical} <= {spark_string(UINT256_MAX)}"
+        return case([(f"{raw} RLIKE {spark_string(UINT256_DIGITS)} AND ({fits})", canonical)])
     raise ValueError(f"unsupported type {spec.type}")
 
 
-def field_rule_failures(spec: FieldSpec, value: Column) -> list[tuple[Column, str]]:
+def field_rule_failures(spec: FieldSpec, value: str) -> list[tuple[str, str]]:
     failures = []
     if spec.min is not None or spec.max is not None:
-        in_range = F.lit(True)
-        if spec.min is not None:
-            in_range = in_range & (value >= F.lit(spec.min))
-        if spec.max is not None:
-            in_range = in_range & (value <= F.lit(spec.max))
-        failures.append((value.isNotNull() & ~in_range, f"rule:{spec.column}_range"))
+        bounds = [f"{value} >= {literal(spec.min)}"] if spec.min is not None else []
+        bounds += [f"{value} <= {literal(spec.max)}"] if spec.max is not None else []
+        failures.append((f"{value} IS NOT NULL AND NOT ({all_of(bounds)})", f"rule:{spec.column}_range"))
     if spec.enum is not None:
-        failures.append((value.isNotNull() & ~value.isin(list(spec.enum)), f"rule:{spec.column}_enum"))
+        allowed = ", ".join(literal(v) for v in spec.enum)
+        failures.append((f"{value} IS NOT NULL AND NOT ({value} IN ({allowed}))", f"rule:{spec.column}_enum"))
     if spec.pattern is not None:
-        failures.append((value.isNotNull() & ~value.rlike(spec.pattern), f"rule:{spec.column}_pattern"))
+        failures.append(
+            (f"{value} IS NOT NULL AND NOT ({value} RLIKE {spark_string(spec.pattern)})", f"rule:{spec.column}_pattern")
+        )
     if spec.max_length is not None:
-        failures.append((value.isNotNull() & (F.length(value) > spec.max_length), f"rule:{spec.column}_length"))
+        failures.append((f"{value} IS NOT NULL AND length({value}) > {spec.max_length}", f"rule:{spec.column}_length"))
     return failures
 
 
-def cross_rule_failure(
-    rule: CompareRule | SumRule, contract: Contract, values: dict[str, Column]
-) -> tuple[Column, str]:
+COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
+
+
+def cross_rule_failure(rule: CompareRule | SumRule, contract: Contract, values: dict[str, str]) -> tuple[str, str]:
     # A cross-field rule is judged only when its required inputs are there: a missing
     # or mistyped input already has its own reason.
-    required = [values[c] for c in rule.columns if not contract.field(c).nullable]
-    judged = reduce(lambda a, b: a & b, [v.isNotNull() for v in required], F.lit(True))
+    judged = all_of(f"{values[c]} IS NOT NULL" for c in rule.columns if not contract.field(c).nullable)
     if isinstance(rule, CompareRule):
-        left, right = values[rule.left], values[rule.right]
-        holds = {
-            "<": left < right,
-            "<=": left <= right,
-            ">": left > right,
-            ">=": left >= right,
-            "==": left == right,
-            "!=": left != right,
-        }[rule.op]
-        return judged & ~F.coalesce(holds, F.lit(True)), f"rule:{rule.code}"
-    parts = reduce(lambda a, b: a + b, [F.coalesce(values[p], F.lit(0)) for p in rule.parts])
-    mismatch = F.abs(values[rule.total] - parts) > F.lit(rule.tolerance)
-    return judged & F.coalesce(mismatch, F.lit(False)), f"rule:{rule.code}"
+        assert rule.op in COMPARISONS, rule.op  # checked when the contract is loaded
+        op = "=" if rule.op == "==" else rule.op
+        holds = f"{values[rule.left]} {op} {values[rule.right]}"
+        return f"({judged}) AND NOT coalesce({holds}, true)", f"rule:{rule.code}"
+    parts = " + ".join(f"coalesce({values[p]}, 0)" for p in rule.parts)
+    mismatch = f"abs({values[rule.total]} - ({parts})) > {literal(float(rule.tolerance))}"
+    return f"({judged}) AND coalesce({mismatch}, false)", f"rule:{rule.code}"
 
 
 class CompiledContract:
-    """One contract as Spark columns over the parsed payload struct `p`."""
+    """One contract as SQL over the parsed payload struct `payload` (a column name)."""
 
-    def __init__(self, contract: Contract, payload: Column):
+    def __init__(self, contract: Contract, payload: str):
         self.contract = contract
-        self.raw = {spec.column: payload[spec.name] for spec in contract.fields}
+        self.raw = {spec.column: f"{payload}.{name(spec.name)}" for spec in contract.fields}
         self.values = {spec.column: typed_value(spec, self.raw[spec.column]) for spec in contract.fields}
 
-    def typed_columns(self, prefix: str, applies: Column) -> dict[str, Column]:
+    def typed_columns(self, prefix: str, applies: str) -> dict[str, str]:
         """The typed values as columns of a projection of their own, computed only where
         this contract applies; from then on `values` refers to those columns."""
-        columns = {f"{prefix}{column}": F.when(applies, value) for column, value in self.values.items()}
-        self.values = {column: F.col(f"{prefix}{column}") for column in self.values}
+        columns = {f"{prefix}{column}": case([(applies, value)]) for column, value in self.values.items()}
+        self.values = {column: name(f"{prefix}{column}") for column in self.values}
         return columns
 
-    def failures(self) -> list[tuple[Column, str]]:
-        failures: list[tuple[Column, str]] = []
+    def failures(self) -> list[tuple[str, str]]:
+        failures: list[tuple[str, str]] = []
         for spec in self.contract.fields:
             raw, value = self.raw[spec.column], self.values[spec.column]
             if not spec.nullable:
-                failures.append((raw.isNull(), f"missing_field:payload.{spec.name}"))
-            failures.append((raw.isNotNull() & value.isNull(), f"wrong_type:payload.{spec.name}"))
+                failures.append((f"{raw} IS NULL", f"missing_field:payload.{spec.name}"))
+            failures.append((f"{raw} IS NOT NULL AND {value} IS NULL", f"wrong_type:payload.{spec.name}"))
             failures.extend(field_rule_failures(spec, value))
         failures.extend(cross_rule_failure(rule, self.contract, self.values) for rule in self.contract.rules)
         return failures
 
 
-def payload_schema(registry: ContractRegistry) -> StructType:
+def payload_ddl(registry: ContractRegistry) -> str:
     """Every payload field of every contract, as raw text: one JSON parse serves them all."""
     names = sorted({spec.name for contract in registry.contracts for spec in contract.fields})
-    return StructType([StructField(name, StringType()) for name in names])
+    return ", ".join(f"{name(n)} STRING" for n in names)
 
 
 # -- the envelope ---------------------------------------------------------------------
 
 
-def envelope_schema(envelope: EnvelopeContract) -> StructType:
+def envelope_ddl(envelope: EnvelopeContract) -> str:
     """Every envelope field as raw text (a JSON object's text for the payload)."""
-    return StructType(
-        [StructField(name, StringType()) for name in envelope.names] + [StructField(CORRUPT, StringType())]
-    )
+    return ", ".join(f"{name(n)} STRING" for n in [*envelope.names, CORRUPT])
 
 
-def holds_json_object(text: Column, line: Column, name: str) -> Column:
-    """Whether the top-level field `name` of the JSON `line` is an object.
+def holds_json_object(value: str, line: str, field_name: str) -> str:
+    """Whether the top-level field `field_name` of the JSON `line` is an object.
 
     Spark hands an object's text and a string's content alike (`{"a":1}` both for
     `"payload":{"a":1}` and for `"payload":"{\\"a\\":1}"`), so a text that opens like
     an object is told from a JSON-encoded string by the raw line: the key followed by a
     quote. Quotes inside a string are escaped, so nothing nested in a string can look
     like the key. The compact form is tested first: a substring search, no regex."""
-    compact_object = line.contains(f'"{name}":{{')
-    string_form = line.rlike(f'"{name}"\\s*:\\s*"')
-    object_form = line.rlike(f'"{name}"\\s*:\\s*\\{{')
-    return text.startswith("{") & (compact_object | ~string_form | object_form)
+    compact_object = spark_string(f'"{field_name}":{{')
+    string_form = spark_string(f'"{field_name}"' + r'\s*:\s*"')
+    object_form = spark_string(f'"{field_name}"' + r"\s*:\s*\{")
+    return (
+        f"startswith({value}, '{{') AND (contains({line}, {compact_object})"
+        f" OR NOT ({line} RLIKE {string_form}) OR {line} RLIKE {object_form})"
+    )
 
 
 def envelope_field_failures(
-    spec: EnvelopeField, raw: Column, typed: Column | None, line: Column, not_after: Column
-) -> list[tuple[Column, str]]:
+    spec: EnvelopeField, raw: str, typed: str | None, line: str, not_after: str
+) -> list[tuple[str, str]]:
     """(condition, reason) for one envelope field. `typed`: a timestamp's parsed value;
     `not_after`: the latest instant a timestamp may name (landing time plus skew)."""
-    name = spec.name
-    present = raw.isNotNull() & (raw != "")
-    failures = [] if spec.nullable else [(~present, f"missing_field:{name}")]
+    field_name = spec.name
+    present = f"({raw} IS NOT NULL AND {raw} != '')"
+    failures = [] if spec.nullable else [(f"NOT {present}", f"missing_field:{field_name}")]
     if spec.type == "uuid":
-        failures.append((present & ~raw.rlike(UUID_PATTERN), f"wrong_type:{name}"))
+        failures.append((f"{present} AND NOT ({raw} RLIKE {spark_string(UUID_PATTERN)})", f"wrong_type:{field_name}"))
     if spec.type == "object":
-        failures.append((present & ~holds_json_object(raw, line, name), f"wrong_type:{name}"))
+        failures.append((f"{present} AND NOT ({holds_json_object(raw, line, field_name)})", f"wrong_type:{field_name}"))
     if spec.type == "timestamp":
-        assert typed is not None, f"{name}: a timestamp field needs its parsed value"
-        failures.append((present & typed.isNull(), f"wrong_type:{name}"))
-        out_of_range = F.lit(False)
-        if spec.not_before is not None:
-            out_of_range = out_of_range | (typed < F.lit(spec.not_before))
-        if spec.not_after_landing:
-            out_of_range = out_of_range | (typed > not_after)
-        failures.append((typed.isNotNull() & out_of_range, f"rule:{name}_range"))
+        assert typed is not None, f"{field_name}: a timestamp field needs its parsed value"
+        failures.append((f"{present} AND {typed} IS NULL", f"wrong_type:{field_name}"))
+        out_of_range = [f"{typed} < {literal(spec.not_before)}"] if spec.not_before is not None else []
+        out_of_range += [f"{typed} > {not_after}"] if spec.not_after_landing else []
+        failures.append((f"{typed} IS NOT NULL AND ({any_of(out_of_range)})", f"rule:{field_name}_range"))
     if spec.pattern is not None:
-        failures.append((present & ~raw.rlike(spec.pattern), f"rule:{name}_pattern"))
+        failures.append((f"{present} AND NOT ({raw} RLIKE {spark_string(spec.pattern)})", f"rule:{field_name}_pattern"))
     if spec.max_length is not None:
-        failures.append((present & (F.length(raw) > spec.max_length), f"rule:{name}_length"))
+        failures.append((f"{present} AND length({raw}) > {spec.max_length}", f"rule:{field_name}_length"))
     return failures
 
 
@@ -203,23 +232,20 @@ def validate(lines: DataFrame, registry: ContractRegistry) -> DataFrame:
     per silver table holding the conformed, upcast values (null for other tables).
     `lines` has reader.LINES_SCHEMA's columns; `landed_at` bounds the envelope's timestamps."""
     envelope = registry.envelope
-    parsed = lines.withColumn(
-        "_envelope",
-        F.when(
-            F.col("read_error").isNull(),
-            F.from_json(
-                "line", envelope_schema(envelope), {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
-            ),
-        ),
-    )
-    env = F.col("_envelope")
-    parsed = parsed.withColumn("_payload", F.from_json(env["payload"], payload_schema(registry)))
-    payload = F.col("_payload")
+    json_options = f"map('mode', 'PERMISSIVE', 'columnNameOfCorruptRecord', {spark_string(CORRUPT)})"
+    parsed = lines.selectExpr(
+        "*",
+        f"CASE WHEN read_error IS NULL THEN from_json(line, {spark_string(envelope_ddl(envelope))}, {json_options}) END"
+        " AS _envelope",
+    ).selectExpr("*", f"from_json(_envelope.payload, {spark_string(payload_ddl(registry))}) AS _payload")
 
-    compiled = [CompiledContract(c, payload) for c in registry.contracts]
+    def env(field_name: str) -> str:
+        return f"_envelope.{name(field_name)}"
+
+    compiled = [CompiledContract(c, "_payload") for c in registry.contracts]
     is_contract = {
-        c.contract.id: (env["event_type"] == c.contract.event_type)
-        & (env["schema_version"] == c.contract.schema_version)
+        c.contract.id: f"({env('event_type')} = {spark_string(c.contract.event_type)}"
+        f" AND {env('schema_version')} = {spark_string(c.contract.schema_version)})"
         for c in compiled
     }
 
@@ -228,68 +254,57 @@ def validate(lines: DataFrame, registry: ContractRegistry) -> DataFrame:
     # then refer to the column. (Spark does not hoist common subexpressions out of the
     # branches of a CASE, so inline they were evaluated up to four times a line.)
     timestamps = envelope.of_type("timestamp")
-    typed_columns: dict[str, Column] = {
-        f"_envelope_{spec.name}": F.try_to_timestamp(env[spec.name], F.lit(spec.format)) for spec in timestamps
+    typed_columns: dict[str, str] = {
+        f"_envelope_{spec.name}": f"try_to_timestamp({env(spec.name)}, {spark_string(spec.format or '')})"
+        for spec in timestamps
     }
     for number, contract in enumerate(compiled):
         typed_columns.update(contract.typed_columns(f"_typed_{number}_", is_contract[contract.contract.id]))
-    parsed = parsed.select("*", *[value.alias(name) for name, value in typed_columns.items()])
-    typed_envelope = {spec.name: F.col(f"_envelope_{spec.name}") for spec in timestamps}
+    parsed = parsed.selectExpr("*", *[f"{value} AS {name(column)}" for column, value in typed_columns.items()])
+    typed_envelope = {spec.name: name(f"_envelope_{spec.name}") for spec in timestamps}
 
-    malformed = env.isNull() | env[CORRUPT].isNotNull()
-    not_after = F.col("landed_at") + F.expr(f"INTERVAL {envelope.clock_skew_seconds} SECONDS")
+    malformed = f"(_envelope IS NULL OR {env(CORRUPT)} IS NOT NULL)"
+    not_after = f"(landed_at + INTERVAL {envelope.clock_skew_seconds} SECONDS)"
     envelope_failures = [
         failure
         for spec in envelope.fields
-        for failure in envelope_field_failures(
-            spec, env[spec.name], typed_envelope.get(spec.name), F.col("line"), not_after
-        )
+        for failure in envelope_field_failures(spec, env(spec.name), typed_envelope.get(spec.name), "line", not_after)
     ]
-    parsed = parsed.withColumn("_envelope_reasons", reasons_array(envelope_failures))
-    envelope_reasons = F.col("_envelope_reasons")
+    parsed = parsed.selectExpr("*", f"{reasons_array(envelope_failures)} AS _envelope_reasons")
 
-    contract_id = reduce(
-        lambda acc, c: acc.when(is_contract[c.contract.id], F.lit(c.contract.id)),
-        compiled[1:],
-        F.when(is_contract[compiled[0].contract.id], F.lit(compiled[0].contract.id)),
+    contract_id = case([(is_contract[c.contract.id], spark_string(c.contract.id)) for c in compiled])
+    payload_reasons = case([(is_contract[c.contract.id], reasons_array(c.failures())) for c in compiled])
+    known_type = f"{env('event_type')} IN ({', '.join(spark_string(t) for t in registry.event_types)})"
+    reasons = case(
+        [
+            ("read_error IS NOT NULL", "array(read_error)"),
+            (malformed, "array('malformed_json')"),
+            ("size(_envelope_reasons) > 0", "_envelope_reasons"),
+            (f"NOT ({known_type})", "array('unknown_event_type')"),
+            (f"({contract_id}) IS NULL", "array('unknown_schema_version')"),
+        ],
+        payload_reasons,
     )
-    payload_reasons = reduce(
-        lambda acc, c: acc.when(is_contract[c.contract.id], reasons_array(c.failures())),
-        compiled[1:],
-        F.when(is_contract[compiled[0].contract.id], reasons_array(compiled[0].failures())),
-    )
-    known_type = env["event_type"].isin(registry.event_types)
-
-    reasons = (
-        F.when(F.col("read_error").isNotNull(), F.array(F.col("read_error")))
-        .when(malformed, F.array(F.lit("malformed_json")))
-        .when(F.size(envelope_reasons) > 0, envelope_reasons)
-        .when(~known_type, F.array(F.lit("unknown_event_type")))
-        .when(contract_id.isNull(), F.array(F.lit("unknown_schema_version")))
-        .otherwise(payload_reasons)
-    )
-
-    result = parsed.select(
+    return parsed.selectExpr(
         "source_file",
         "line_number",
         "line",
         "read_error",
-        env["event_type"].alias("event_type"),
-        env["schema_version"].alias("schema_version"),
-        env["root_id"].alias("root_id"),
-        env["collector_id"].alias("collector_id"),
-        typed_envelope["collector_tstamp"].alias("collector_tstamp"),
-        typed_envelope["enriched_tstamp"].alias("enriched_tstamp"),
-        env["payload"].alias("payload_json"),
-        contract_id.alias("contract_id"),
-        (F.col("read_error").isNull() & ~malformed).alias("parsed"),
-        reasons.alias("reasons"),
+        f"{env('event_type')} AS event_type",
+        f"{env('schema_version')} AS schema_version",
+        f"{env('root_id')} AS root_id",
+        f"{env('collector_id')} AS collector_id",
+        f"{typed_envelope['collector_tstamp']} AS collector_tstamp",
+        f"{typed_envelope['enriched_tstamp']} AS enriched_tstamp",
+        f"{env('payload')} AS payload_json",
+        f"{contract_id} AS contract_id",
+        f"(read_error IS NULL AND NOT {malformed}) AS parsed",
+        f"{reasons} AS reasons",
         *[
-            conformed_struct(registry, table, compiled, is_contract).alias(struct_name(table))
+            f"{conformed_struct(registry, table, compiled, is_contract)} AS {name(struct_name(table))}"
             for table in registry.target_tables
         ],
     )
-    return result
 
 
 def struct_name(table: str) -> str:
@@ -298,34 +313,32 @@ def struct_name(table: str) -> str:
 
 
 def conformed_struct(
-    registry: ContractRegistry, table: str, compiled: list[CompiledContract], is_contract: dict[str, Column]
-) -> Column:
+    registry: ContractRegistry, table: str, compiled: list[CompiledContract], is_contract: dict[str, str]
+) -> str:
     """The current version's columns for rows of this table; older versions upcast."""
     current = registry.current(registry.target_tables[table])
     versions = [c for c in compiled if c.contract.target_table == table]
-    columns = []
+    columns = {}
     for spec in current.fields:
-        value = None
+        branches = []
         for version in versions:
             if spec.column in version.values:
                 candidate = version.values[spec.column]
             else:
-                candidate = F.lit(version.contract.upcast_set.get(spec.column))
-            candidate = candidate.cast(spark_type(spec))
-            cond = is_contract[version.contract.id]
-            value = F.when(cond, candidate) if value is None else value.when(cond, candidate)
-        assert value is not None, f"{table}: no compiled contract version"  # the current one is among them
-        columns.append(value.alias(spec.column))
-    business_date = business_date_column(current, F.struct(*columns))
-    return F.struct(*columns, business_date.alias("business_date"))
+                candidate = literal(version.contract.upcast_set.get(spec.column))
+            branches.append((is_contract[version.contract.id], f"CAST({candidate} AS {spark_type(spec)})"))
+        assert branches, f"{table}: no compiled contract version"  # the current one is among them
+        columns[spec.column] = case(branches)
+    business_date = business_date_sql(current, columns[current.field(current.business_date).column])
+    fields = [f"{spark_string(column)}, {value}" for column, value in columns.items()]
+    return f"named_struct({', '.join(fields)}, 'business_date', {business_date})"
 
 
-def business_date_column(contract: Contract, row: Column) -> Column:
+def business_date_sql(contract: Contract, instant: str) -> str:
     spec = contract.field(contract.business_date)
-    instant = row[spec.column]
     if spec.timezone and spec.timezone != "UTC":
-        return F.to_date(F.from_utc_timestamp(instant, spec.timezone))
-    return F.to_date(instant)
+        return f"to_date(from_utc_timestamp({instant}, {spark_string(spec.timezone)}))"
+    return f"to_date({instant})"
 
 
 def spark_type(spec: FieldSpec) -> str:
