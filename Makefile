@@ -20,7 +20,7 @@ PY := $(VENV)/bin/python
 LAKEHOUSE := $(VENV)/bin/lakehouse
 TRINO_USER ?= pipeline
 # make test: pytest-xdist workers (tests/integration/conftest.py groups what shares a server)
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 # The tests' Spark drivers are short-lived JVMs on small days: the C1 compiler alone
 # compiles what they run for about a fifth less CPU than C1 + C2 (the same wall time for
 # one 6,000-event run alone, less when two runs share the 2 cores). Not for real days:

@@ -19,24 +19,27 @@ from jobs.generator.sinks import ObjectStoreBucket
 from tests.integration.lakehelpers import DATASET, DAY1, DAYS, EVENTS, RATES, clone, edited_expectations, lake
 from tests.integration.supersethelpers import Superset, curate_served_days, local_secret
 
-# `make test` runs the tests in two pytest-xdist workers (`--dist loadgroup`). A group runs
-# whole in one worker, in file order. "served": what shares the one served warehouse (the
-# lake Trino's catalog names, one run at a time under its lock), Airflow, Superset, and
-# the fault tests (one of them publishes to the served warehouse); with them, to even out
-# the two workers' time, the Spark checks of the contracts and the envelope (no warehouse,
-# no shared state). "scenarios": every other integration test, each on a warehouse of its
-# own, sharing the session's curated days (clean_day1, three_days, warned_rerun) so that
-# they are curated once. Unit tests go to either worker.
-SERVED_MODULES = {
-    "test_airflow",
-    "test_contracts_in_spark",
-    "test_dashboards_in_browser",
-    "test_envelope_in_spark",
-    "test_faults",
-    "test_image",
-    "test_readers_during_writes",
-    "test_stack",
-    "test_superset",
+# `make test` runs the tests in three pytest-xdist workers (`--dist loadgroup`). A group runs
+# whole in one worker, in file order; the three groups come first in collection order, so
+# each worker starts with one of them. "served": what shares the one served warehouse (the
+# lake Trino's catalog names, one run at a time under its lock), Airflow, Superset, the
+# jobs image (its smoke job writes the smoke table the stack's does), and the fault test
+# that publishes to the served warehouse. "isolated": tests whose state is all their own
+# (a local directory, a fault proxy and warehouse of their own, the Spark checks of the
+# contracts). "scenarios": every other integration test, each on a warehouse of its own,
+# sharing the session's curated days (clean_day1, three_days, warned_rerun) so that they
+# are curated once. Unit tests go to whichever worker is free.
+GROUP_OF_MODULE = {
+    "test_airflow": "served",
+    "test_dashboards_in_browser": "served",
+    "test_image": "served",
+    "test_readers_during_writes": "served",
+    "test_stack": "served",
+    "test_superset": "served",
+    "test_contracts_in_spark": "isolated",
+    "test_envelope_in_spark": "isolated",
+    "test_faults": "isolated",
+    "test_local_warehouse": "isolated",
 }
 SERVED_FIXTURES = {"trino_conn", "served_days", "superset", "superset_url"}
 
@@ -46,8 +49,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "integration" not in item.nodeid.split("/") or item.get_closest_marker("xdist_group"):
             continue
         module = item.nodeid.partition("::")[0].rpartition("/")[2].removesuffix(".py")
-        served = module in SERVED_MODULES or SERVED_FIXTURES & set(getattr(item, "fixturenames", ()))
-        item.add_marker(pytest.mark.xdist_group("served" if served else "scenarios"))
+        if module in GROUP_OF_MODULE:
+            group = GROUP_OF_MODULE[module]
+        elif SERVED_FIXTURES & set(getattr(item, "fixturenames", ())):
+            group = "served"
+        else:
+            group = "scenarios"
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

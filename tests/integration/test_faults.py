@@ -178,6 +178,7 @@ def test_a_slow_network_and_minio_unreachable_during_the_transfers_merge_leave_o
     assert statuses[-1] == "succeeded" and statuses.count("succeeded") == 1
 
 
+@pytest.mark.xdist_group("served")  # it publishes to the served warehouse and drops a serving view
 def test_trino_down_while_publishing_keeps_the_tables_and_publish_repairs_the_catalog(settings, proxies, tmp_path):
     """On the served warehouse (the one Trino's catalog names), on a day of its own."""
     day = date(2023, 1, 1) + timedelta(days=random.randrange(365))
