@@ -48,7 +48,7 @@ def trino_conn(settings):
     return trino_connection(settings)
 
 
-def run(command: list[str], env: dict[str, str] | None = None, timeout: int = 600):
+def run(command: list[str], env: dict[str, str] | None = None, timeout: int = 1800):
     """Run a project command from the repository root; capture its output."""
     return subprocess.run(
         command,

@@ -85,7 +85,7 @@ def run_day(
     day: date = DAY1,
     trigger: str | None = None,
     strike: Callable[[], None] | None = None,
-    timeout: float = 900,
+    timeout: float = 1800,
 ) -> tuple[int, list[str]]:
     """`lakehouse run` of one day; when a log line matches `trigger`, `strike()` is called."""
     process = subprocess.Popen(

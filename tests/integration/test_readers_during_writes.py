@@ -99,7 +99,7 @@ def test_analysts_reading_while_a_run_commits_see_only_committed_versions(spark,
             env=dict(os.environ),
             capture_output=True,
             text=True,
-            timeout=1200,
+            timeout=1800,
         )
     finally:
         done.set()
