@@ -22,23 +22,24 @@ from tests.integration.supersethelpers import Superset, curate_served_days, loca
 # `make test` runs the tests in three pytest-xdist workers (`--dist loadgroup`). A group runs
 # whole in one worker, in file order; the three groups come first in collection order, so
 # each worker starts with one of them. "served": what shares the one served warehouse (the
-# lake Trino's catalog names, one run at a time under its lock), Airflow, Superset, the
-# jobs image (its smoke job writes the smoke table the stack's does), and the fault test
-# that publishes to the served warehouse. "isolated": tests whose state is all their own
-# (a local directory, a fault proxy and warehouse of their own, the Spark checks of the
-# contracts). "scenarios": every other integration test, each on a warehouse of its own,
+# lake Trino's catalog names, one run at a time under its lock), Airflow, Superset, and the
+# fault test that publishes to the served warehouse. "isolated": tests whose state is all
+# their own (a local directory, a fault proxy and warehouse of their own, the Spark checks
+# of the contracts, the jobs image; its smoke job overwrites the stack's smoke table with
+# the same rows, well before the stack tests' own smoke run in the served worker's order).
+# "scenarios": every other integration test, each on a warehouse of its own,
 # sharing the session's curated days (clean_day1, three_days, warned_rerun) so that they
 # are curated once. Unit tests go to whichever worker is free.
 GROUP_OF_MODULE = {
     "test_airflow": "served",
     "test_dashboards_in_browser": "served",
-    "test_image": "served",
     "test_readers_during_writes": "served",
     "test_stack": "served",
     "test_superset": "served",
     "test_contracts_in_spark": "isolated",
     "test_envelope_in_spark": "isolated",
     "test_faults": "isolated",
+    "test_image": "isolated",
     "test_local_warehouse": "isolated",
 }
 SERVED_FIXTURES = {"trino_conn", "served_days", "superset", "superset_url"}
