@@ -14,19 +14,16 @@ names are the producer's (as sent); payload rule codes use conformed columns.
 The contracts become SQL expression text, handed to Spark a projection at a time: built
 as Column objects, the same expressions cost one call into the JVM per node (some twenty
 thousand a run, most of the validate stage's time); as text, Spark parses each projection
-once. The text is built by the small functions below, one per construct.
+once. The text is built with jobs/sql_literals.py's small functions, one per construct.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import DataFrame
 
 from jobs.contracts import CompareRule, Contract, ContractRegistry, FieldSpec, SumRule
 from jobs.envelope import EnvelopeContract, EnvelopeField
-from jobs.sql_literals import spark_string
+from jobs.sql_literals import all_of, any_of, case, literal, name, spark_string
 
 CORRUPT = "_corrupt_record"
 UINT256_MAX = str(2**256 - 1)
@@ -34,43 +31,6 @@ LEADING_ZEROS = r"^0+(?=\d)"
 UINT256_DIGITS = r"^[0-9]{1,78}$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 EMPTY_REASONS = "CAST(array() AS array<string>)"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# -- SQL text ---------------------------------------------------------------------------
-
-
-def name(identifier: str) -> str:
-    """A column or field name, quoted: `name`."""
-    return "`" + identifier.replace("`", "``") + "`"
-
-
-def literal(value: object) -> str:
-    """A literal of the type Python's value has (as pyspark's `lit` would give it)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value) if -(2**31) <= value < 2**31 else f"{value}L"
-    if isinstance(value, float):
-        return f"CAST({value!r} AS DOUBLE)"
-    if isinstance(value, datetime):
-        return f"timestamp_micros({(value - EPOCH) // timedelta(microseconds=1)})"
-    return spark_string(str(value))
-
-
-def any_of(conditions: Iterable[str]) -> str:
-    return " OR ".join(f"({c})" for c in conditions) or "false"
-
-
-def all_of(conditions: Iterable[str]) -> str:
-    return " AND ".join(f"({c})" for c in conditions) or "true"
-
-
-def case(branches: list[tuple[str, str]], otherwise: str | None = None) -> str:
-    """CASE WHEN c1 THEN v1 ... [ELSE otherwise] END."""
-    whens = " ".join(f"WHEN {condition} THEN {value}" for condition, value in branches)
-    return f"CASE {whens}{f' ELSE {otherwise}' if otherwise is not None else ''} END"
 
 
 def reasons_array(failures: list[tuple[str, str]]) -> str:

@@ -21,7 +21,7 @@ from jobs.models import load_models
 from jobs.quality import QualityGateError
 from jobs.settings import Settings
 from tests.conftest import ROOT, run
-from tests.integration.lakehelpers import CURATED, DAY1, RATES, checksums, edited_expectations, ledger, read
+from tests.integration.lakehelpers import CURATED, DAY1, RATES, checksums, edited_expectations, env_for, ledger, read
 
 pytestmark = pytest.mark.integration
 WINDOW = RunWindow(DAY1, DAY1 + timedelta(days=1))
@@ -59,11 +59,9 @@ def clean(spark, raw, tmp_path_factory):
     files named as a plain directory; its tables as they were then."""
     scenario = local_lake(tmp_path_factory.mktemp("clean"), str(raw))
     env = {
-        "LAKEHOUSE_WAREHOUSE": scenario.warehouse,
-        "LAKEHOUSE_RAW_URI": scenario.raw_uri,
+        **env_for(scenario),
         "LAKEHOUSE_S3_ENDPOINT": scenario.s3_endpoint,  # nothing listens there
         "LAKEHOUSE_TRINO_PORT": str(scenario.trino_port),
-        "LAKEHOUSE_SPARK_DRIVER_MEMORY": "2g",
     }
     result = run([str(ROOT / ".venv/bin/lakehouse"), "run", "--date", str(DAY1)], env=env)
     assert result.returncode == 0, result.stderr[-3000:]
