@@ -68,8 +68,6 @@ RUN --mount=type=bind,from=deps,source=/opt/uv,target=/opt/uv \
 COPY models/ models/
 COPY expectations/ expectations/
 COPY k8s/images/jobs/entrypoint.sh /opt/entrypoint.sh
-# Great Expectations writes its run results and Data Docs under expectations/uncommitted.
-RUN mkdir -p expectations/uncommitted && chown -R 185:0 expectations/uncommitted
 ENV JAVA_HOME=/usr/lib/jvm/java-17 \
     SPARK_HOME=/opt/lakehouse/.venv/lib/python3.11/site-packages/pyspark \
     PATH=/opt/lakehouse/.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

@@ -94,7 +94,7 @@ rollback: up  ## restore the tables to their versions before a run: make rollbac
 replay: up  ## re-validate quarantined lines after a contract fix
 	@$(LAKEHOUSE) replay-quarantine
 
-docs:  ## where the quality gates' Data Docs are: the local site (latest run) and each run's copy in the lake
+docs:  ## where the quality gates' Data Docs are: each run's site in the lake, latest last
 	@$(LAKEHOUSE) docs
 
 airflow-run: up  ## curate a day through the running Airflow (REST trigger of lakehouse_daily) and wait: make airflow-run DATE=YYYY-MM-DD

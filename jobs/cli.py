@@ -6,7 +6,7 @@ import argparse
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -274,26 +274,29 @@ def publish(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def docs(settings: Settings, args: argparse.Namespace) -> int:
-    """Where the Data Docs of the quality gates are: the local site and each run's copy in the lake."""
-    from jobs.object_store import s3_client
-    from jobs.quality import expectations_root, local_site_index
+    """Where the Data Docs of the quality gates are: each run's site in the lake, latest last."""
+    if settings.uses_object_store:
+        from jobs.object_store import s3_client
 
-    local = local_site_index(expectations_root(settings))
-    print(f"local (the latest run on this machine): {local.resolve().as_uri() if local.is_file() else 'none yet'}")
-    if not settings.uses_object_store:
-        return 0
-    prefix = f"{settings.lake_key_prefix}ops/data_docs/"
-    pages = s3_client(settings).get_paginator("list_objects_v2").paginate(Bucket=settings.lake_bucket, Prefix=prefix)
-    sites = sorted(
-        (obj["LastModified"], obj["Key"])
-        for page in pages
-        for obj in page.get("Contents", [])
-        if obj["Key"].count("/") == prefix.count("/") + 1 and obj["Key"].endswith("/index.html")
-    )
-    for modified, key in sites[-args.last :]:
-        print(f"lake  {modified:%Y-%m-%d %H:%M:%S} UTC  s3://{settings.lake_bucket}/{key}")
+        prefix = f"{settings.lake_key_prefix}ops/data_docs/"
+        listing = s3_client(settings).get_paginator("list_objects_v2")
+        pages = listing.paginate(Bucket=settings.lake_bucket, Prefix=prefix)
+        sites = sorted(
+            (obj["LastModified"], f"s3://{settings.lake_bucket}/{obj['Key']}")
+            for page in pages
+            for obj in page.get("Contents", [])
+            if obj["Key"].count("/") == prefix.count("/") + 1 and obj["Key"].endswith("/index.html")
+        )
+    else:
+        root = Path(settings.warehouse.removeprefix("file://")) / "ops" / "data_docs"
+        sites = sorted(
+            (datetime.fromtimestamp(index.stat().st_mtime, UTC), index.resolve().as_uri())
+            for index in root.glob("*/index.html")
+        )
+    for modified, where in sites[-args.last :]:
+        print(f"{modified:%Y-%m-%d %H:%M:%S} UTC  {where}")
     if not sites:
-        print(f"lake: no Data Docs under s3://{settings.lake_bucket}/{prefix} yet (make run)")
+        print(f"no Data Docs under {settings.warehouse.rstrip('/')}/ops/data_docs/ yet (make run)")
     return 0
 
 
@@ -343,7 +346,7 @@ def main(argv: list[str]) -> int:
     commands.add_parser("spark-properties", help="the jobs' spark-submit settings as a --properties-file")
     report_parser = commands.add_parser("report", help="print what landed, queried through Trino")
     report_parser.add_argument("--date", type=iso_date, required=True)
-    docs_parser = commands.add_parser("docs", help="where the quality gates' Data Docs are (local and in the lake)")
+    docs_parser = commands.add_parser("docs", help="where each run's Data Docs site is")
     docs_parser.add_argument("--last", type=int, default=5, help="how many runs' sites to list")
 
     args = parser.parse_args(argv)

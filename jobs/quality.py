@@ -26,6 +26,7 @@ import logging
 import os
 import shutil
 import statistics
+import tempfile
 import threading
 import time
 from collections.abc import Set
@@ -103,7 +104,7 @@ def expectations_root(settings: Settings) -> Path:
 
 
 def local_site_index(root: Path) -> Path:
-    """GE's local Data Docs site (great_expectations.yml: local_site)."""
+    """GE's Data Docs site in a context directory (great_expectations.yml: local_site)."""
     return root / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
@@ -238,27 +239,34 @@ class QualityGate:
     settings: Settings
     context: FileDataContext
     specs: dict[str, BatchSpec]
+    workdir: tempfile.TemporaryDirectory[str]
     outcomes: list[Outcome] = field(default_factory=list)
     seeds: dict[str, DataFrame] = field(default_factory=dict)  # read once: a CSV header costs a Spark job
 
     @classmethod
-    def open(cls, spark: SparkSession, settings: Settings, fresh_site: bool = True) -> QualityGate:
-        """Load the context from its files; `fresh_site`: the local site shows this run only."""
+    def open(cls, spark: SparkSession, settings: Settings) -> QualityGate:
+        """Load the context from a private copy of its files: GE writes its results and
+        Data Docs inside the context, and runs at the same time (a backfill's days, two
+        DAGs) must not share them, nor write into a read-only install (the jobs image)."""
         import great_expectations as gx
 
         root = expectations_root(settings)
         if not (root / "great_expectations.yml").is_file():
             raise LakehouseError(f"no Great Expectations context at {root} (great_expectations.yml missing)")
-        if fresh_site:
-            for stale in ("uncommitted/validations", "uncommitted/data_docs"):
-                shutil.rmtree(root / stale, ignore_errors=True)
         check_severities(root)
-        context = gx.get_context(mode="file", context_root_dir=str(root))
+        workdir = tempfile.TemporaryDirectory(prefix="lakehouse-gx-")
+        copy = Path(workdir.name) / "expectations"
+        shutil.copytree(root, copy, ignore=shutil.ignore_patterns("uncommitted"))
+        context = gx.get_context(mode="file", context_root_dir=str(copy))
         specs = {}
         for checkpoint in context.checkpoints.all():
             for definition in checkpoint.validation_definitions:
                 specs[checkpoint.name] = BatchSpec.from_meta(definition.suite.name, definition.suite.meta)
-        return cls(spark, settings, context, specs)
+        return cls(spark, settings, context, specs, workdir)
+
+    def close(self) -> None:
+        """Delete the run's copy of the context (its Data Docs must be published first)."""
+        self.workdir.cleanup()
 
     def check(
         self,
@@ -364,7 +372,7 @@ class QualityGate:
 
     # -- reporting -------------------------------------------------------------------------
     def build_docs(self) -> Path:
-        """Render the local Data Docs site (this run's results); returns its index page."""
+        """Render this run's Data Docs site in the run's copy of the context; returns its index page."""
         self.context.build_data_docs()
         return local_site_index(Path(self.context.root_directory))
 

@@ -249,23 +249,22 @@ def hold_back(ctx: RunContext, outcomes) -> set[str]:
 
 
 def report_quality(ctx: RunContext) -> None:
-    """ops.quality_results (one row per expectation) and the Data Docs site, here and in the lake."""
+    """ops.quality_results (one row per expectation) and the run's Data Docs site in the lake."""
     assert ctx.gate is not None  # opened before the first check
     with ctx.stage("quality_report"):
         rows = result_rows(ctx.run_id, ctx.window, ctx.gate.outcomes)
         lake.append(ctx.spark, ctx.path(QUALITY_RESULTS), ctx.spark.createDataFrame(rows, RESULTS_SCHEMA))
-        site = ctx.gate.build_docs()
-        ctx.data_docs = publish_docs(ctx.settings, site, ctx.run_id)
+        ctx.data_docs = publish_docs(ctx.settings, ctx.gate.build_docs(), ctx.run_id)
+        ctx.gate.close()
         ctx.counts["quality_expectations"] = len(rows)
         ctx.counts["quality_failed_error"] = len(failures(ctx.gate.outcomes))
         ctx.counts["quality_failed_warn"] = len(failures(ctx.gate.outcomes, "warn"))
         log.info(
-            "quality: %d expectations, %d error and %d warn failures; Data Docs %s (local %s)",
+            "quality: %d expectations, %d error and %d warn failures; Data Docs %s",
             len(rows),
             ctx.counts["quality_failed_error"],
             ctx.counts["quality_failed_warn"],
             ctx.data_docs,
-            site,
         )
 
 

@@ -92,11 +92,11 @@ def three_days(spark, settings, dataset, clean_day1):
 def warned_rerun(spark, settings, three_days, tmp_path_factory):
     """A copy of three_days with the third day run again under a warn expectation that
     cannot pass (median fare <= 1): a full rerun (the definitions changed) whose gate
-    warns and holds nothing back. Returns (its settings, the expectations root, counts)."""
+    warns and holds nothing back. Returns (its settings, the run's counts)."""
     root = edited_expectations(tmp_path_factory.mktemp("warn"), "silver.taxi_trips", "fare_amount", max_value=1)
     scenario = clone(settings, three_days, "warned").with_overrides(expectations_dir=str(root))
     counts = run_window(scenario, RunWindow(DAYS[2], DAYS[2] + timedelta(days=1)), FaultInjection())
-    return scenario, root, counts
+    return scenario, counts
 
 
 @pytest.fixture(scope="session")

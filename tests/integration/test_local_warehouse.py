@@ -8,6 +8,7 @@ import gzip
 import logging
 import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -73,6 +74,12 @@ def test_the_job_runs_with_no_servers_and_silver_holds_the_truth(spark, raw, cle
     for table in ("silver.taxi_trips", "silver.token_transfers"):  # facts: one truth line per row
         truth = gzip.decompress((raw / f"_truth/event_date={DAY1}/keys/{table}.tsv.gz").read_bytes())
         assert read(spark, scenario, table).count() == len(truth.decode().splitlines()) > 100, table
+    # the run's Data Docs site is in the warehouse, and `lakehouse docs` points at it
+    first = next(r for r in ledger(spark, scenario) if r.status == "succeeded")
+    site = Path(first.data_docs.removeprefix("file://"))
+    assert site.parent.name == first.run_id and "silver.taxi_trips" in site.read_text()
+    listed = run([str(ROOT / ".venv/bin/lakehouse"), "docs"], env=env_for(scenario))
+    assert listed.returncode == 0 and site.resolve().as_uri() in listed.stdout.split(), listed.stdout
 
 
 def test_every_table_names_a_file_the_same_way(spark, raw, clean):

@@ -16,7 +16,15 @@ from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
 from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket
-from jobs.quality import EXPECTATIONS_DIR, SEVERITY, QualityGate, QualityGateError, failures
+from jobs.quality import (
+    EXPECTATIONS_DIR,
+    RESULTS_SCHEMA,
+    SEVERITY,
+    QualityGate,
+    QualityGateError,
+    failures,
+    result_rows,
+)
 from tests.integration.lakehelpers import (
     DATASET,
     DAYS,
@@ -71,7 +79,7 @@ def test_an_anomalous_volume_drop_holds_back_the_models_of_the_dropped_tables(sp
 
 
 def test_a_warn_failure_is_recorded_and_the_run_succeeds(spark, warned_rerun):
-    scenario, _, counts = warned_rerun
+    scenario, counts = warned_rerun
     last = ledger(spark, scenario)[-1]
     assert last.status == "succeeded" and not last.quality_failures
     assert counts["quality_failed_error"] == 0 and counts["quality_failed_warn"] >= 1
@@ -85,41 +93,48 @@ def test_a_warn_failure_is_recorded_and_the_run_succeeds(spark, warned_rerun):
     assert last.data_docs.endswith(f"/ops/data_docs/{last.run_id}/index.html")
 
 
-def test_quality_results_rows_match_the_results_ge_stored(spark, warned_rerun):
-    """GE keeps its own validation results in its store; the table must say the same."""
-    import great_expectations as gx
-
-    scenario, root, _ = warned_rerun
-    run_id = ledger(spark, scenario)[-1].run_id
+def test_quality_results_rows_match_what_ge_stored_in_a_private_copy_of_the_context(spark, three_days, tmp_path):
+    """GE keeps its own validation results in its store; the rows of ops.quality_results
+    must say the same. The store and the Data Docs are in the gate's own copy of the
+    context: the definitions stay untouched, so runs at the same time share nothing."""
+    window = RunWindow(DAYS[2], DAYS[2] + timedelta(days=1))
+    root = edited_expectations(tmp_path, "silver.taxi_trips", "fare_amount", max_value=1)  # a warn that fails
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    gate = QualityGate.open(spark, three_days.with_overrides(expectations_dir=str(root)))
+    gate.check("silver", {DAYS[2]}, window, curated=set(DAYS[:2]))
+    gate.check("gold", {DAYS[2]}, window, only={"gold.agg_taxi_daily", "gold.fct_token_transfers"})
+    site = gate.build_docs()
+    fields = RESULTS_SCHEMA.fieldNames()
     rows = {
-        (r.suite, r.expectation_id): r
-        for r in read(spark, scenario, "ops.quality_results").where(F.col("run_id") == run_id).collect()
+        (r["suite"], r["expectation_id"]): r
+        for r in (dict(zip(fields, t, strict=True)) for t in result_rows("r1", window, gate.outcomes))
     }
-    context = gx.get_context(mode="file", context_root_dir=str(root))
-    store = context.validation_results_store
-    stored = []
-    for key in store.list_keys():
-        suite_result = store.get(key)
-        assert suite_result is not None, key
-        stored.append(suite_result)
-    # every silver checkpoint, and the gold ones of the tables the run rebuilt
+    store = gate.context.validation_results_store
+    stored = [store.get(key) for key in store.list_keys()]
     assert {s.suite_name for s in stored} == {suite for suite, _ in rows}
     assert {"silver.taxi_trips", "silver.token_transfers.volume", "gold.agg_taxi_daily"} <= {suite for suite, _ in rows}
     seen = 0
     for suite_result in stored:
         for r in suite_result.results:
             row = rows[(suite_result.suite_name, str(r.expectation_config.id))]
-            assert row.expectation_type == r.expectation_config.type
-            assert row.success == r.success
+            assert row["expectation_type"] == r.expectation_config.type
+            assert row["success"] == r.success
             assert (
-                row.severity == SEVERITY[getattr(r.expectation_config.severity, "value", r.expectation_config.severity)]
+                row["severity"]
+                == SEVERITY[getattr(r.expectation_config.severity, "value", r.expectation_config.severity)]
             )
-            assert row.unexpected_count == r.result.get("unexpected_count")
-            assert row.element_count == r.result.get("element_count")
+            assert row["unexpected_count"] == r.result.get("unexpected_count")
+            assert row["element_count"] == r.result.get("element_count")
             observed = r.result.get("observed_value")
-            assert row.observed_value == (None if observed is None else json.dumps(observed, default=str))
+            assert row["observed_value"] == (None if observed is None else json.dumps(observed, default=str))
             seen += 1
-    assert seen == len(rows) >= 25
+    assert seen == len(rows) >= 20
+    warned = {r["column_name"] for r in rows.values() if r["severity"] == "warn" and not r["success"]}
+    assert "fare_amount" in warned  # the edited copy's threshold, not the committed one
+    assert site.is_file() and not site.is_relative_to(root)
+    gate.close()
+    assert not site.exists()
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
 
 
 def test_a_threshold_edited_in_the_json_changes_the_outcome(spark, settings, three_days, tmp_path):
