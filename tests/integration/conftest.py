@@ -27,6 +27,9 @@ from tests.integration.supersethelpers import Superset, curate_served_days, loca
 # their own (a local directory, a fault proxy and warehouse of their own, the Spark checks
 # of the contracts, the jobs image; its smoke job overwrites the stack's smoke table with
 # the same rows, well before the stack tests' own smoke run in the served worker's order).
+# A test can also name its group (xdist_group marker): the replay and incremental-model
+# tests, each on a warehouse of its own, join "isolated" to even out the workers' loads
+# (in CI: scenarios ~63 min, served ~58, isolated ~46 before they moved).
 # "scenarios": every other integration test, each on a warehouse of its own,
 # sharing the session's curated days (clean_day1, three_days, warned_rerun) so that they
 # are curated once. Unit tests go to whichever worker is free.

@@ -245,6 +245,7 @@ def test_trino_reads_silver_equal_to_what_spark_reads(spark, settings, dataset, 
     assert len(trino_taxi) > 100 and trino_taxi == spark_taxi
 
 
+@pytest.mark.xdist_group("isolated")  # a warehouse of its own: evens out the workers' loads
 def test_quarantined_events_are_replayed_after_a_contract_fix(spark, settings, dataset, tmp_path):
     strict = tmp_path / "contracts"
     shutil.copytree(CONTRACTS_DIR, strict)

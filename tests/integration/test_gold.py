@@ -162,6 +162,7 @@ def test_analysts_read_gold_and_serving_only():
     assert view.returncode == 0, view.stderr
 
 
+@pytest.mark.xdist_group("isolated")  # a warehouse of its own: evens out the workers' loads
 def test_an_incremental_model_appends_each_date_and_run_once(spark, settings, tmp_path):
     """A run killed before gold leaves silver rows on two dates; later runs touch one date,
     then both: each (date, run) is appended once, and nothing new writes nothing."""
