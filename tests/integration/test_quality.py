@@ -110,7 +110,11 @@ def test_quality_results_rows_match_what_ge_stored_in_a_private_copy_of_the_cont
         for r in (dict(zip(fields, t, strict=True)) for t in result_rows("r1", window, gate.outcomes))
     }
     store = gate.context.validation_results_store
-    stored = [store.get(key) for key in store.list_keys()]
+    stored = []
+    for key in store.list_keys():
+        suite_result = store.get(key)
+        assert suite_result is not None, key
+        stored.append(suite_result)
     assert {s.suite_name for s in stored} == {suite for suite, _ in rows}
     assert {"silver.taxi_trips", "silver.token_transfers.volume", "gold.agg_taxi_daily"} <= {suite for suite, _ in rows}
     seen = 0
