@@ -118,6 +118,9 @@ AIRFLOW__CORE__LOAD_EXAMPLES=False
 AIRFLOW__CORE__EXECUTOR=LocalExecutor
 # Two worker slots: each idle worker holds ~150 MB, and the lake takes one run at a time anyway.
 AIRFLOW__CORE__PARALLELISM=2
+# A DAG file's import may take its time on two cores busy with Spark (the default 30 s
+# would drop the DAG as an import error).
+AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT=120
 AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=True
 AIRFLOW__CORE__FERNET_KEY=$AIRFLOW_FERNET_KEY
 AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$AIRFLOW_PORT/execution/

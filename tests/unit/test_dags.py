@@ -45,6 +45,9 @@ def dagbag(tmp_path_factory) -> dict:
             "PYTHONPATH": str(dags),
             "AIRFLOW_HOME": str(tmp_path_factory.mktemp("airflow")),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            # The first file pays for importing Airflow and the providers: with make test's
+            # three workers busy that took over the 30 s default (an import "error").
+            "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
             "PATH": "/usr/bin:/bin",
         },
     )
