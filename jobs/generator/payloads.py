@@ -47,14 +47,28 @@ def cents(amount_cents: int) -> float:
     return amount_cents / 100
 
 
+def wall_clock_span(dropoff_utc: datetime, minutes: float) -> tuple[datetime, datetime, float]:
+    """Pickup and dropoff of a trip of `minutes` ending at `dropoff_utc`, in New York wall-clock time
+    as the TLC records them (no offset), and the minutes kept.
+
+    The duration is subtracted from the instant: wall-clock arithmetic would put some pickups of a
+    spring-forward day in the hour that does not exist (02:xx). A trip across a fall-back day's
+    repeated hour would read as ending before it starts, so it is shortened until it does not.
+    """
+    while True:
+        pickup_utc = dropoff_utc - timedelta(seconds=int(minutes * 60))
+        pickup, dropoff = (moment.astimezone(NEW_YORK).replace(tzinfo=None) for moment in (pickup_utc, dropoff_utc))
+        if pickup <= dropoff:
+            return pickup, dropoff, minutes
+        minutes /= 2
+
+
 def taxi_trip(rng: random.Random, dropoff_utc: datetime, with_airport_fee: bool) -> dict:
     zones = taxi_zones()
     (pu, pu_borough), (do, _) = rng.choice(zones), rng.choice(zones)
-    minutes = max(2.0, rng.lognormvariate(2.6, 0.55))  # median ~13 min
+    pickup, dropoff, minutes = wall_clock_span(dropoff_utc, max(2.0, rng.lognormvariate(2.6, 0.55)))  # median ~13 min
     mph = rng.uniform(6, 28) if pu_borough != "Manhattan" else rng.uniform(5, 14)
     distance = round(mph * minutes / 60, 2)
-    dropoff = dropoff_utc.astimezone(NEW_YORK).replace(tzinfo=None)
-    pickup = dropoff - timedelta(seconds=int(minutes * 60))
 
     fare = 300 + int(distance * 280) + int(minutes * 35)  # metered: flag drop, per mile, per minute
     extra = rng.choice((0, 0, 100, 250))

@@ -7,14 +7,14 @@ import json
 import math
 import zlib
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from jobs.generator.defects import DefectRates
 from jobs.generator.generate import GeneratorConfig, generate_day
-from jobs.generator.payloads import taxi_zones
+from jobs.generator.payloads import NEW_YORK, taxi_zones, wall_clock_span
 from jobs.generator.sinks import LocalDirectory
 
 DAY = date(2026, 11, 20)
@@ -168,3 +168,23 @@ def test_values_look_like_the_real_sources(day):
         "1-0-0",
         "1-1-0",
     }
+
+
+def exists_once(wall_clock: datetime) -> bool:
+    """True when New York's clocks showed `wall_clock` exactly once (not skipped, not repeated)."""
+    instants = {wall_clock.replace(tzinfo=NEW_YORK, fold=fold).astimezone(UTC) for fold in (0, 1)}
+    return len(instants) == 1 and next(iter(instants)).astimezone(NEW_YORK).replace(tzinfo=None) == wall_clock
+
+
+@pytest.mark.parametrize("switch", [datetime(2024, 3, 10, 7, tzinfo=UTC), datetime(2024, 11, 3, 6, tzinfo=UTC)])
+def test_taxi_times_around_a_clock_change_read_back_as_a_trip_that_exists(switch):
+    # TLC records carry wall-clock times without an offset; the engine reads them back in New York
+    # time, taking the earlier offset in a repeated hour (to_utc_timestamp). A pickup in the hour a
+    # spring-forward day skips would be read an hour late, and a trip across the repeated hour as
+    # ending before it starts: either lands a valid trip in quarantine.
+    for second in range(-3 * 3600, 3 * 3600, 97):
+        for minutes in (2.0, 13.0, 75.0):
+            pickup, dropoff, kept = wall_clock_span(switch + timedelta(seconds=second), minutes)
+            assert pickup <= dropoff and 0 < kept <= minutes, (pickup, dropoff)
+            assert exists_once(pickup) or pickup.hour == 1, pickup  # 01:xx repeats on the fall-back day
+            assert exists_once(dropoff) or dropoff.hour == 1, dropoff
