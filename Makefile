@@ -29,7 +29,7 @@ TEST_JAVA_OPTIONS ?= -XX:TieredStopAtLevel=1
 # Trino's CLI over HTTPS, logged in as TRINO_USER with its password from .local/secrets.env
 TRINO_CLI = bash scripts/stack.sh trino-cli $(TRINO_USER)
 
-.PHONY: help setup up down status demo lint test unit bench docs sql trino-cli generate run backfill rollback replay airflow-run airflow superset-import superset-export screenshots image image-smoke
+.PHONY: help setup up down status demo lint test unit bench docs sql trino-cli generate run backfill rollback replay maintain airflow-run airflow superset-import superset-export screenshots image image-smoke
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -93,6 +93,9 @@ rollback: up  ## restore the tables to their versions before a run: make rollbac
 
 replay: up  ## re-validate quarantined lines after a contract fix
 	@$(LAKEHOUSE) replay-quarantine
+
+maintain: up  ## compact the tables (Delta OPTIMIZE), checkpoint their logs, VACUUM files older than LAKEHOUSE_RETENTION_DAYS (7)
+	@$(LAKEHOUSE) maintain
 
 docs:  ## where the quality gates' Data Docs are: each run's site in the lake, latest last
 	@$(LAKEHOUSE) docs

@@ -209,6 +209,10 @@ def replay_quarantine(settings: Settings, args: argparse.Namespace) -> int:
     return submit(settings, "curation/job", ["replay-quarantine"])
 
 
+def maintain(settings: Settings, args: argparse.Namespace) -> int:
+    return submit(settings, "curation/job", ["maintain"])
+
+
 def report(settings: Settings, args: argparse.Namespace) -> int:
     """What landed, as Trino serves it: every table from the contract and model registries."""
     from jobs.contracts import contracts_directory, load_contracts
@@ -333,6 +337,9 @@ def main(argv: list[str]) -> int:
     rollback_parser.add_argument("--run-id", required=True)
     rollback_parser.add_argument("--force", action="store_true", help="even if later runs exist (undoes them too)")
     commands.add_parser("replay-quarantine", help="re-validate quarantined lines after a contract fix")
+    commands.add_parser(
+        "maintain", help="compact the tables (OPTIMIZE), checkpoint their logs, VACUUM beyond the retention"
+    )
     commands.add_parser("publish", help="create the Trino schemas, register every table, create the serving views")
     commands.add_parser("check", help="check the object store and Trino a run needs (one line)")
     for name, text in (
@@ -356,6 +363,7 @@ def main(argv: list[str]) -> int:
         "run": run,
         "rollback": rollback,
         "replay-quarantine": replay_quarantine,
+        "maintain": maintain,
         "report": report,
         "publish": publish,
         "docs": docs,

@@ -113,6 +113,9 @@ class Settings:
     look_back_days: int = 3  # how far before a batch's dates the MERGE looks for duplicates
     lock_wait_seconds: float = 60
     lock_lease_seconds: float = 30
+    # `lakehouse maintain` keeps the files of older table versions this long (VACUUM): a run
+    # can be rolled back while it is younger than this.
+    retention_days: int = 7
 
     versions: Versions = field(default_factory=Versions.load)
 
@@ -211,4 +214,5 @@ _ENV_FIELDS = (
     "look_back_days",
     "lock_wait_seconds",
     "lock_lease_seconds",
+    "retention_days",
 )

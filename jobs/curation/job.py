@@ -3,6 +3,7 @@
     curate run --start D1 --end D2 [--reprocess]   one window [D1, D2)
     curate rollback --run-id R              tables back to their versions before run R
     curate replay-quarantine                re-validate quarantined lines (after a contract fix)
+    curate maintain                         compact, checkpoint and vacuum the tables
 
 One log line per stage with counts and seconds; one ledger row when a run starts and
 one when it ends, in ops.pipeline_runs.
@@ -362,6 +363,7 @@ def main(argv: list[str]) -> int:
     rollback.add_argument("--run-id", required=True)
     rollback.add_argument("--force", action="store_true")
     commands.add_parser("replay-quarantine")
+    commands.add_parser("maintain")
     args = parser.parse_args(argv)
 
     settings = Settings.load()
@@ -391,6 +393,10 @@ def main(argv: list[str]) -> int:
         from jobs.curation.maintenance import rollback_run
 
         rollback_run(settings, args.run_id, args.force)
+    elif args.command == "maintain":
+        from jobs.curation.table_upkeep import maintain_tables
+
+        maintain_tables(settings)
     else:
         from jobs.curation.maintenance import replay_quarantine
 

@@ -216,3 +216,45 @@ def restore(spark: SparkSession, path: str, version: int | None) -> None:
         DeltaTable.forPath(spark, path).delete()
     else:
         DeltaTable.forPath(spark, path).restoreToVersion(version)
+
+
+# -- upkeep: compaction, checkpoints, VACUUM ------------------------------------------------
+
+
+def file_count(spark: SparkSession, path: str) -> int:
+    """How many data files the table's current version reads."""
+    return int(_first_row(DeltaTable.forPath(spark, path).detail().select("numFiles"))[0])
+
+
+def keep_removed_files_for(spark: SparkSession, path: str, days: int) -> None:
+    """Declare how long files a version no longer reads are kept (VACUUM honours it, and
+    time travel, hence RESTORE, reaches back that far); one commit, only if it changes."""
+    interval = f"interval {days} days"
+    wanted = {"delta.deletedFileRetentionDuration": interval, "delta.logRetentionDuration": interval}
+    current = _first_row(DeltaTable.forPath(spark, path).detail().select("properties"))[0] or {}
+    if any(current.get(key) != value for key, value in wanted.items()):
+        assignments = ", ".join(f"{sql_string(key)} = {sql_string(value)}" for key, value in wanted.items())
+        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({assignments})")
+
+
+def compact(spark: SparkSession, path: str) -> None:
+    """Delta's OPTIMIZE: the small files of each partition rewritten into few (bin-packing);
+    one commit that changes no row, so readers and MERGEs see the same data."""
+    DeltaTable.forPath(spark, path).optimize().executeCompaction()
+
+
+def checkpoint(spark: SparkSession, path: str) -> None:
+    """A checkpoint of the log now: readers (Spark, Trino) load the table state from one
+    Parquet file instead of replaying every JSON commit since the last one."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None  # a live session has its JVM
+    none = jvm.scala.Option.empty()
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
+    # Of the latest version: the log's cached snapshot may predate the commits just made
+    # (OPTIMIZE), and Delta refuses a checkpoint that does not match the table.
+    delta_log.checkpoint(delta_log.update(False, none, none), none)
+
+
+def vacuum(spark: SparkSession, path: str, days: int) -> None:
+    """Delta's VACUUM: delete the files no version of the last `days` days reads."""
+    DeltaTable.forPath(spark, path).vacuum(days * 24.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 from delta.tables import DeltaTable
 from pyspark import StorageLevel
@@ -46,7 +46,14 @@ def rollback_run(settings: Settings, run_id: str, force: bool = False) -> None:
             raise LakehouseError(f"no run {run_id} in ops.pipeline_runs")
         if any(r.status == "rolled_back" for r in rows):
             raise LakehouseError(f"run {run_id} was already rolled back")
-        started = rows[0].started_at
+        started = rows[0].started_at.astimezone(UTC)  # Spark hands back naive local times
+        age = datetime.now(UTC) - started
+        if age > timedelta(days=settings.retention_days):
+            raise LakehouseError(
+                f"run {run_id} started {started:%Y-%m-%d %H:%M} UTC, {age.days} days ago: table versions are kept "
+                f"{settings.retention_days} days (LAKEHOUSE_RETENTION_DAYS; `lakehouse maintain` vacuums older files), "
+                "so the versions before it cannot be restored"
+            )
         later = sorted(
             {
                 r.run_id
@@ -71,7 +78,7 @@ def rollback_run(settings: Settings, run_id: str, force: bool = False) -> None:
         ctx.counts = {"restored_tables": len(table_names(registry))}
         write_ledger(ctx, "succeeded", error=f"rolled back {run_id}")
         marker = RunContext(settings, registry, spark, run_id, rows[0].kind, None)
-        marker.started_at = started.astimezone(UTC)  # Spark hands back naive local times
+        marker.started_at = started
         write_ledger(marker, "rolled_back", error=f"rolled back by {ctx.run_id}")
     log.info("rolled back run %s", run_id)
 

@@ -21,6 +21,8 @@ from jobs.curation.job import run_window
 from jobs.curation.lock import LockTimeout, PipelineLock
 from jobs.curation.maintenance import replay_quarantine, rollback_run
 from jobs.curation.plan import RunWindow
+from jobs.curation.table_upkeep import maintain_tables
+from jobs.curation.tables import path_of
 from jobs.errors import LakehouseError
 from jobs.models import load_models
 from jobs.trino_catalog import query
@@ -167,6 +169,44 @@ def test_rollback_restores_the_versions_before_the_run(spark, settings, clean_da
     run_window(scenario, RunWindow(DAYS[1], DAYS[2]), FaultInjection())
     for table in SILVER:
         assert silver_keys(spark, scenario, table) == truth_keys(settings, DAYS[:2], table)
+
+
+def unreferenced_files(spark, scenario, table: str) -> list[str]:
+    """Files in the table's directory that its current version does not read (VACUUM's dry run)."""
+    spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
+    try:
+        listed = spark.sql(f"VACUUM delta.`{path_of(scenario, table)}` RETAIN 0 HOURS DRY RUN").collect()
+        return [row.path for row in listed if row.path.endswith(".parquet")]
+    finally:
+        spark.conf.unset("spark.databricks.delta.retentionDurationCheck.enabled")
+
+
+def test_maintain_compacts_without_changing_a_row_and_rollback_reaches_back_the_retention(spark, settings, three_days):
+    scenario = clone(settings, three_days, "maintain")
+    tables = [*CURATED, *GOLD]
+    rows = checksums(spark, scenario, tables)
+    files = maintain_tables(scenario)
+    assert checksums(spark, scenario, tables) == rows
+    assert set(tables) <= set(files) and all(after <= before for before, after in files.values()), files
+    assert sum(after for _, after in files.values()) < sum(before for before, _ in files.values()), files
+    (maintained,) = [r for r in ledger(spark, scenario) if r.kind == "maintain"]
+    assert maintained.status == "succeeded" and maintained.counts[f"files_after:{SILVER[0]}"] == files[SILVER[0]][1]
+    assert any(unreferenced_files(spark, scenario, t) for t in SILVER)  # compacted away, kept for time travel
+
+    # Within the retention (7 days by default) a run rolls back as before maintenance.
+    runs = [r.run_id for r in ledger(spark, scenario) if r.kind == "run" and r.status == "succeeded"]
+    rollback_run(scenario, runs[-1])
+    assert all(silver_keys(spark, scenario, table, [runs[-1]]) == set() for table in SILVER)
+
+    # With no retention, VACUUM leaves only what the current versions read, and a rollback
+    # says it cannot reach back instead of failing on missing files.
+    no_retention = scenario.with_overrides(retention_days=0)
+    rows = checksums(spark, scenario, tables)
+    maintain_tables(no_retention)
+    assert checksums(spark, scenario, tables) == rows
+    assert [unreferenced_files(spark, scenario, t) for t in SILVER] == [[]] * len(SILVER)
+    with pytest.raises(LakehouseError, match="versions are kept 0 days"):
+        rollback_run(no_retention, runs[-2])
 
 
 # -- crashes -----------------------------------------------------------------------------------

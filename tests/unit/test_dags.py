@@ -98,3 +98,12 @@ def test_the_kubernetes_dag_runs_the_same_steps_with_the_curation_as_a_spark_app
     assert k8s["tasks"]["curate"]["type"] == "SparkKubernetesOperator"
     assert k8s["tasks"]["curate"]["pool"] == daily["tasks"]["curate"]["pool"]
     assert {t["type"] for name, t in k8s["tasks"].items() if name != "curate"} == {"KubernetesPodOperator"}
+
+
+def test_the_maintenance_dag_runs_weekly_in_the_tables_pool(dagbag):
+    maintain, daily = dagbag["dags"]["lakehouse_maintain"], dagbag["dags"]["lakehouse_daily"]
+    assert maintain["timetable"] == "CronDataIntervalTimetable" and maintain["schedule"] == "0 3 * * 0"
+    assert not maintain["catchup"] and maintain["max_active_runs"] == 1
+    task = maintain["tasks"]["maintain"]
+    assert task["type"] == "SparkSubmitOperator" and task["upstream"] == ["check_endpoints"]
+    assert task["pool"] == daily["tasks"]["curate"]["pool"]
