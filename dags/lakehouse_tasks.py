@@ -75,10 +75,18 @@ DEFAULT_ARGS = {
 }
 
 
+# The endpoint watch's choice (the last line `lakehouse check` prints, its XCom): the object
+# store endpoint every later task of the run uses, so that a run writes through one alone.
+CHOSEN_ENDPOINT = {"LAKEHOUSE_S3_ENDPOINT": "{{ ti.xcom_pull(task_ids='check_endpoints') }}"}
+
+
 def check_endpoints() -> BashOperator:
+    """The endpoint watch (jobs/endpoint_watch.py): the first object store endpoint that
+    answers and has caught up with the others, primary first; and Trino."""
     return BashOperator(
         task_id="check_endpoints",
         bash_command=f"{LAKEHOUSE} check",
+        do_xcom_push=True,
         retries=3,
         execution_timeout=timedelta(minutes=2),
     )
@@ -110,7 +118,7 @@ def curate(task_id: str, job_args: list[str], timeout: timedelta) -> SparkSubmit
         properties_file="{{ var.value.lakehouse_spark_properties }}",
         name=f"lakehouse-{task_id}",
         # Publishing to Trino is a task of its own (retried on its own if Trino is away).
-        env_vars={"LAKEHOUSE_TRINO_REGISTER": "false"},
+        env_vars={"LAKEHOUSE_TRINO_REGISTER": "false", **CHOSEN_ENDPOINT},
         pool=TABLES_POOL,
         execution_timeout=timeout,
         retry_delay=timedelta(minutes=2),
@@ -121,6 +129,8 @@ def publish() -> BashOperator:
     return BashOperator(
         task_id="publish",
         bash_command=f"{LAKEHOUSE} publish",
+        env=CHOSEN_ENDPOINT,
+        append_env=True,
         execution_timeout=timedelta(minutes=10),
     )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from jobs.entrypoint import run_main
 from jobs.errors import UsageError
-from jobs.preflight import check_endpoints
+from jobs.preflight import check_endpoints, watch_endpoints
 from jobs.settings import Settings
 from jobs.spark import jvm_launch_conf, spark_submit_command
 from jobs.trino_catalog import query, trino_connection
@@ -24,7 +24,13 @@ INPUT_NOT_READY = 1  # `input-ready`: not yet (Airflow's sensor pokes again); 2 
 def submit(settings: Settings, job_module: str, job_args: list[str]) -> int:
     """Run jobs/<job_module>.py through spark-submit with this project's Spark settings."""
     command = spark_submit_command(settings, JOBS_DIR / f"{job_module}.py", job_args)
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    env = {
+        **os.environ,
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        # The endpoint watch's choice: the job writes through this endpoint alone.
+        "LAKEHOUSE_S3_ENDPOINT": settings.s3_endpoint,
+    }
     return subprocess.run(command, env=env).returncode
 
 
@@ -95,7 +101,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         extra += ["--kill-after", args.kill_after]
     if args.kill_during:
         extra += ["--kill-during", args.kill_during]
-    check_endpoints(settings, buckets=run_buckets(settings), trino=settings.trino_register)
+    settings, _ = watch_endpoints(settings, buckets=run_buckets(settings), trino=settings.trino_register)
     # A backfill is one spark-submit that runs the days one after another (never in
     # parallel): each day is a run of its own, without a JVM start per day.
     code = submit(
@@ -137,18 +143,18 @@ def run_buckets(settings: Settings) -> list[str]:
 
 
 def check(settings: Settings, args: argparse.Namespace) -> int:
-    """The endpoints a run needs (Airflow's first task): one clear line either way."""
+    """The endpoint watch (Airflow's first task): one clear line either way; on success
+    the last line is the object store endpoint the run is to use (the DAG's XCom)."""
     buckets = run_buckets(settings)
-    check_endpoints(settings, buckets=buckets, trino=True)
-    where = (
-        (
-            f"object store {settings.s3_endpoint} (buckets {', '.join(buckets)}), "
+    chosen, choice = watch_endpoints(settings, buckets=buckets, trino=True)
+    if choice is None:
+        print(f"endpoints ok: local warehouse {settings.warehouse}")
+    else:
+        print(
+            f"endpoints ok: object store {choice.describe()} (buckets {', '.join(buckets)}), "
             f"Trino {settings.trino_host}:{settings.trino_port}"
         )
-        if settings.uses_object_store
-        else f"local warehouse {settings.warehouse}"
-    )
-    print(f"endpoints ok: {where}")
+    print(chosen.s3_endpoint)
     return 0
 
 

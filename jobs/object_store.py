@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
@@ -11,10 +13,11 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from jobs.errors import AccessDenied, CredentialsRejected, EndpointUnreachable
 from jobs.settings import Settings
 
+COMMIT_FILE = re.compile(r"\d{20}\.json")  # a Delta commit: 00000000000000000042.json
 _REJECTED_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
 
 
-def s3_client(settings: Settings):
+def s3_client(settings: Settings, connect_timeout: float = 5, attempts: int = 2):
     return boto3.client(
         "s3",
         endpoint_url=settings.s3_endpoint,
@@ -23,9 +26,9 @@ def s3_client(settings: Settings):
         aws_secret_access_key=settings.s3_secret_key,
         config=Config(
             s3={"addressing_style": "path"},
-            connect_timeout=5,
+            connect_timeout=connect_timeout,
             read_timeout=60,
-            retries={"max_attempts": 2, "mode": "standard"},
+            retries={"max_attempts": attempts, "mode": "standard"},
         ),
     )
 
@@ -66,9 +69,9 @@ def delete_prefix(settings: Settings, bucket: str, prefix: str) -> int:
     return deleted
 
 
-def check_object_store(settings: Settings, buckets: list[str]) -> None:
+def check_object_store(settings: Settings, buckets: list[str], connect_timeout: float = 5) -> None:
     """Fail fast, in one line, if the store is away or refuses our credentials."""
-    client = s3_client(settings)
+    client = s3_client(settings, connect_timeout=connect_timeout, attempts=1 if connect_timeout < 5 else 2)
     for bucket in buckets:
         try:
             # A GET, not a HEAD: HEAD errors have no body, so a bad key and a
@@ -99,3 +102,39 @@ def describe_client_error(exc: ClientError, settings: Settings, what: str) -> Ex
     if code in {"NoSuchBucket", "404"} or status == 404:
         return EndpointUnreachable(f"{what} does not exist at {settings.s3_endpoint}")
     return exc
+
+
+def split_s3_location(location: str) -> tuple[str, str]:
+    """'s3a://bucket/some/key' -> ('bucket', 'some/key')."""
+    bucket, _, key = location.removeprefix("s3a://").removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def delta_log_heads(settings: Settings, locations: dict[str, str]) -> dict[str, int]:
+    """The newest commit version of each Delta table ({name: s3a location}) as this
+    endpoint lists it, read from the object keys alone; tables with no log are left out."""
+    client = s3_client(settings)
+
+    def head(location: str) -> int | None:
+        bucket, key = split_s3_location(location)
+        log_prefix = key.rstrip("/") + "/_delta_log/"
+        start_after, newest = "", None
+        try:  # the last checkpoint bounds the listing: commits before it are not needed
+            hint = json.loads(client.get_object(Bucket=bucket, Key=log_prefix + "_last_checkpoint")["Body"].read())
+            newest = int(hint["version"])
+            start_after = f"{log_prefix}{newest:020d}"
+        except ClientError:
+            pass
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=log_prefix, StartAfter=start_after
+        )
+        for page in pages:
+            for obj in page.get("Contents", []):
+                name = obj["Key"][len(log_prefix) :]
+                if COMMIT_FILE.fullmatch(name):
+                    newest = max(newest if newest is not None else -1, int(name[:20]))
+        return newest
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        heads = dict(zip(locations, pool.map(head, locations.values()), strict=True))
+    return {name: version for name, version in heads.items() if version is not None}

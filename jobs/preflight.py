@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from jobs.contracts import contracts_directory, load_contracts
+from jobs.curation.tables import path_of, published_tables
+from jobs.endpoint_watch import EndpointChoice, choose_object_store
 from jobs.object_store import check_object_store
 from jobs.settings import Settings
 from jobs.trino_catalog import check_trino
@@ -13,3 +16,17 @@ def check_endpoints(settings: Settings, *, buckets: list[str], trino: bool) -> N
     check_object_store(settings, buckets)
     if trino:
         check_trino(settings)
+
+
+def watch_endpoints(settings: Settings, *, buckets: list[str], trino: bool) -> tuple[Settings, EndpointChoice | None]:
+    """The endpoint watch before a run: the settings with the object store endpoint the
+    run is to use (jobs/endpoint_watch.py), and that choice; then Trino, if needed."""
+    if not settings.uses_object_store:
+        return settings, None
+    registry = load_contracts(contracts_directory(settings.contracts_dir))
+    tables = {table: path_of(settings, table) for table in published_tables(registry)}
+    choice = choose_object_store(settings, buckets, tables)
+    chosen = settings.with_overrides(s3_endpoint=choice.endpoint)
+    if trino:
+        check_trino(chosen)
+    return chosen, choice

@@ -80,7 +80,11 @@ class Settings:
     raw_uri: str = ""
     lake_bucket: str = "lakehouse"
 
-    s3_endpoint: str = "http://127.0.0.1:9000"
+    s3_endpoint: str = "http://127.0.0.1:9000"  # the endpoint this process uses (the watch's choice)
+    # Failover: every endpoint serving the same buckets (replicated by the store itself),
+    # in order of preference, comma-separated, primary first; "" means s3_endpoint alone.
+    # One set of credentials serves them all (site replication replicates the users).
+    s3_endpoints: str = ""
     s3_region: str = "us-east-1"
     s3_access_key: str = field(default="", repr=False)
     s3_secret_key: str = field(default="", repr=False)
@@ -157,6 +161,12 @@ class Settings:
         return (prefix.strip("/") + "/") if prefix.strip("/") else ""
 
     @property
+    def object_store_endpoints(self) -> list[str]:
+        """The endpoints to try, in order: primary first, then the backups."""
+        listed = [endpoint.strip() for endpoint in self.s3_endpoints.split(",") if endpoint.strip()]
+        return listed or [self.s3_endpoint]
+
+    @property
     def uses_object_store(self) -> bool:
         return self.warehouse.startswith("s3a://")
 
@@ -188,6 +198,7 @@ _ENV_FIELDS = (
     "raw_uri",
     "lake_bucket",
     "s3_endpoint",
+    "s3_endpoints",
     "s3_region",
     "s3_access_key",
     "s3_secret_key",

@@ -32,17 +32,28 @@ start_process() {  # start_process NAME PORT COMMAND... (env is inherited)
   echo $! > "$(pid_file "$name")"
 }
 
-minio_up() {
+minio_server() {  # minio_server NAME PORT CONSOLE_PORT: one MinIO on its own data directory
+  local name=$1 port=$2 console=$3
   if MINIO_ROOT_USER=$MINIO_ROOT_USER MINIO_ROOT_PASSWORD=$MINIO_ROOT_PASSWORD \
      MINIO_BROWSER=on MINIO_UPDATE=off \
-     start_process minio "$MINIO_PORT" "$MINIO_BIN" server --quiet \
-       --address "127.0.0.1:$MINIO_PORT" --console-address "127.0.0.1:$MINIO_CONSOLE_PORT" \
-       "$STATE_DIR/data/minio"; then
-    log "minio: starting on 127.0.0.1:$MINIO_PORT"
+     start_process "$name" "$port" "$MINIO_BIN" server --quiet \
+       --address "127.0.0.1:$port" --console-address "127.0.0.1:$console" \
+       "$STATE_DIR/data/$name"; then
+    log "$name: starting on 127.0.0.1:$port"
   fi
-  wait_until 60 "minio" minio curl -sf "http://127.0.0.1:$MINIO_PORT/minio/health/ready"
+  wait_until 60 "$name" "$name" curl -sf "http://127.0.0.1:$port/minio/health/ready"
+}
+
+minio_up() {
+  minio_server minio "$MINIO_PORT" "$MINIO_CONSOLE_PORT"
   MINIO_PORT=$MINIO_PORT RAW_BUCKET=$RAW_BUCKET LAKE_BUCKET=$LAKE_BUCKET "$VENV/bin/python" \
     "$ROOT_DIR/scripts/provision_minio.py"
+}
+
+minio_backup_up() {  # the backup, in sync with the primary through MinIO's site replication
+  minio_server minio-backup "$MINIO_BACKUP_PORT" "$MINIO_BACKUP_CONSOLE_PORT"
+  MINIO_PORT=$MINIO_PORT MINIO_BACKUP_PORT=$MINIO_BACKUP_PORT "$VENV/bin/python" \
+    "$ROOT_DIR/scripts/replicate_minio.py"
 }
 
 trino_etc() {  # the committed config, plus what is specific to this machine
@@ -253,12 +264,13 @@ postgres_down() {
 }
 
 SERVERS=(minio trino postgres airflow-api airflow-scheduler airflow-dag-processor airflow-triggerer superset)
+[ "$BACKUP" = 1 ] && SERVERS=(minio minio-backup "${SERVERS[@]:1}")
 
 status() {
   local name port rc=0
   for name in "${SERVERS[@]}"; do
     case $name in
-      minio) port=$MINIO_PORT ;; trino) port=$TRINO_PORT ;; postgres) port=$POSTGRES_PORT ;;
+      minio) port=$MINIO_PORT ;; minio-backup) port=$MINIO_BACKUP_PORT ;; trino) port=$TRINO_PORT ;; postgres) port=$POSTGRES_PORT ;;
       airflow-api) port=$AIRFLOW_PORT ;; superset) port=$SUPERSET_PORT ;; *) port=- ;;
     esac
     if is_running "$name"; then
@@ -275,6 +287,7 @@ case "${1:-}" in
   up)
     load_secrets
     minio_up
+    [ "$BACKUP" = 1 ] && minio_backup_up
     trino_up
     write_jobs_env
     postgres_up
@@ -286,9 +299,12 @@ case "${1:-}" in
   down)
     stop superset
     for component in triggerer dag-processor scheduler api; do stop "airflow-$component"; done
-    postgres_down; stop trino; stop minio ;;
+    postgres_down; stop trino; stop minio-backup; stop minio ;;
   status) status ;;
   is-up) status >/dev/null ;;
   trino-cli) shift; trino_cli "$@" ;;
-  *) die "usage: $0 up|down|status|is-up|trino-cli USER [ARGS...]" ;;
+  object-store)  # the object store alone (with its backup if BACKUP=1): the failover tests' own pair
+    load_secrets; minio_up; if [ "$BACKUP" = 1 ]; then minio_backup_up; fi; write_jobs_env ;;
+  object-store-down) stop minio-backup; stop minio ;;
+  *) die "usage: $0 up|down|status|is-up|object-store|object-store-down|trino-cli USER [ARGS...]" ;;
 esac

@@ -36,7 +36,7 @@ from jobs.entrypoint import root_cause, run_main
 from jobs.errors import LakehouseError
 from jobs.gold import build_gold
 from jobs.models import MODELS_DIR, SEEDS_DIR, downstream, load_models
-from jobs.preflight import check_endpoints
+from jobs.preflight import watch_endpoints
 from jobs.publish import publish_served
 from jobs.quality import (
     RESULTS_SCHEMA,
@@ -293,7 +293,8 @@ def run_window(
     buckets = [settings.lake_bucket] + (
         [settings.raw_bucket_and_prefix[0]] if settings.raw_location.startswith("s3a://") else []
     )
-    check_endpoints(settings, buckets=buckets, trino=settings.trino_register)
+    # The endpoint watch, at every attempt: a retry after the endpoint went away fails over.
+    settings, _ = watch_endpoints(settings, buckets=buckets, trino=settings.trino_register)
     run_id = run_id or f"run-{window.start}-{uuid.uuid4().hex[:8]}"
     with PipelineLock(
         settings, run_id, wait_seconds=settings.lock_wait_seconds, lease_seconds=settings.lock_lease_seconds

@@ -29,7 +29,7 @@ from jobs.curation.tables import LEDGER
 LEDGER_SCHEMA = StructType(
     [
         StructField("run_id", StringType(), False),
-        StructField("kind", StringType(), False),  # run | replay | rollback
+        StructField("kind", StringType(), False),  # run | replay | rollback | maintain
         StructField("window_start", DateType()),
         StructField("window_end", DateType()),
         StructField("status", StringType(), False),  # running | succeeded | failed | rolled_back
@@ -51,6 +51,7 @@ LEDGER_SCHEMA = StructType(
         StructField("unchanged_since", StringType()),  # a skipped rerun: the run whose result stands
         StructField("files_outside_layout", ArrayType(StringType())),  # skipped, not read (plan.outside_layout)
         StructField("held_back", ArrayType(StringType())),  # failed a quality gate, or downstream of one
+        StructField("object_store_endpoint", StringType()),  # the one endpoint the run wrote through
     ]
 )
 
@@ -99,6 +100,7 @@ def ledger_row(ctx: RunContext, status: str, versions_after: dict[str, int] | No
         ctx.unchanged_since,
         list(ctx.files_outside_layout),
         sorted(ctx.held_back),
+        ctx.settings.s3_endpoint if ctx.settings.uses_object_store else None,
     )
 
 

@@ -27,6 +27,8 @@ for dag_id, dag in bag.dags.items():
             "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
             "alert": bool(t.on_failure_callback), "backoff": bool(t.retry_exponential_backoff),
             "mode": getattr(t, "mode", None), "pool": t.pool,
+            "env": getattr(t, "env_vars", None) or getattr(t, "env", None) or {},
+            "xcom": getattr(t, "do_xcom_push", None),
             "upstream": sorted(t.upstream_task_ids)} for t in dag.tasks},
     }
 print(json.dumps({"errors": {k: str(v)[-500:] for k, v in bag.import_errors.items()}, "dags": dags}))
@@ -107,3 +109,17 @@ def test_the_maintenance_dag_runs_weekly_in_the_tables_pool(dagbag):
     task = maintain["tasks"]["maintain"]
     assert task["type"] == "SparkSubmitOperator" and task["upstream"] == ["check_endpoints"]
     assert task["pool"] == daily["tasks"]["curate"]["pool"]
+
+
+def test_the_endpoint_watch_s_choice_reaches_every_task_that_touches_the_object_store(dagbag):
+    # `lakehouse check` prints the chosen endpoint last (its XCom); the run writes through it alone
+    chosen = "{{ ti.xcom_pull(task_ids='check_endpoints') }}"
+    for dag_id, task_id in [
+        ("lakehouse_daily", "curate"),
+        ("lakehouse_daily", "publish"),
+        ("lakehouse_backfill", "backfill"),
+        ("lakehouse_maintain", "maintain"),
+    ]:
+        tasks = dagbag["dags"][dag_id]["tasks"]
+        assert tasks["check_endpoints"]["xcom"] is True
+        assert tasks[task_id]["env"].get("LAKEHOUSE_S3_ENDPOINT") == chosen, (dag_id, task_id)
