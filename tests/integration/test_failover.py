@@ -9,9 +9,11 @@ restarted, and with both stopped.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,7 +32,7 @@ from jobs.generator.sinks import ObjectStoreBucket
 from jobs.object_store import delta_log_heads, s3_client
 from jobs.settings import Settings
 from tests.conftest import ROOT, run
-from tests.integration.lakehelpers import DAYS, RATES, SILVER, env_for, ledger, silver_keys, truth_keys
+from tests.integration.lakehelpers import DAYS, RATES, SILVER, env_for, ledger, read, silver_keys, truth_keys
 from tests.integration.toxiproxy import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("isolated")]
@@ -189,6 +191,57 @@ def test_with_the_primary_stopped_the_cli_runs_on_the_backup_and_the_primary_car
     assert second.versions_before == versions_on_backup  # it started from the backup's commits
     for table in SILVER:  # nothing inserted twice, nothing lost
         assert silver_keys(spark, scenario, table) == truth_keys(pair.primary, DAYS[:2], table, dataset), table
+
+
+def test_the_primary_stopped_in_the_middle_of_a_run_fails_that_attempt_and_the_retry_lands_on_the_backup(pair, spark):
+    dataset = f"midrun-{uuid.uuid4().hex[:6]}"
+    day = DAYS[2]
+    sink = ObjectStoreBucket.as_loader(pair.primary, pair.settings.raw_bucket, dataset + "/")
+    generate_day(GeneratorConfig(day=day, events=2_000, seed=11, rates=RATES), sink, workers=2)
+    scenario = pair.settings.with_overrides(
+        warehouse=f"s3a://{pair.settings.lake_bucket}/{dataset}",
+        raw_uri=f"s3a://{pair.settings.raw_bucket}/{dataset}",
+        trino_register=False,
+    )
+    env = {**os.environ, "LAKEHOUSE_ENV_FILE": str(pair.state / "lakehouse.env"), **env_for(scenario)}
+    spark.sparkContext._jsc.hadoopConfiguration().set(
+        f"fs.s3a.bucket.{pair.settings.lake_bucket}.endpoint", pair.backup.s3_endpoint
+    )
+    manifest_key = f"{dataset}/_truth/event_date={day}/manifest.json"
+    eventually(lambda: exists(pair.backup, manifest_key, pair.settings.raw_bucket), "raw day not on the backup")
+
+    attempt = subprocess.Popen(
+        [LAKEHOUSE, "run", "--date", str(day)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert attempt.stdout is not None
+    output = []
+    for line in attempt.stdout:  # the primary goes away once the run has committed bronze
+        output.append(line)
+        if "stage bronze" in line:
+            pair.stop("minio")
+            break
+    output += attempt.stdout.readlines()
+    assert attempt.wait(timeout=600) != 0, "".join(output[-50:])
+    errors = [line for line in output if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in "".join(output), "".join(output[-50:])
+
+    retry = run([LAKEHOUSE, "run", "--date", str(day)], env=env)  # what Airflow's retry does
+    assert retry.returncode == 0, retry.stderr[-3000:]
+    done = [r for r in ledger(spark, scenario) if r.status == "succeeded"]
+    assert [r.object_store_endpoint for r in done] == [pair.backup.s3_endpoint]
+    for table in SILVER:  # the retry's tables are one clean run's: every valid event once
+        assert silver_keys(spark, scenario, table) == truth_keys(pair.backup, [day], table, dataset), table
+    quarantined = read(spark, scenario, "quarantine.events").count()
+    truth = json.loads(
+        s3_client(pair.backup).get_object(Bucket=pair.settings.raw_bucket, Key=manifest_key)["Body"].read()
+    )
+    assert quarantined == sum(truth["expected"]["quarantine_by_reason"].values())
+    pair.start()
 
 
 def test_with_both_endpoints_down_a_run_fails_with_one_line_naming_both(pair):
