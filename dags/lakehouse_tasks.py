@@ -76,7 +76,8 @@ DEFAULT_ARGS = {
 
 
 # The endpoint watch's choice (the last line `lakehouse check` prints, its XCom): the object
-# store endpoint every later task of the run uses, so that a run writes through one alone.
+# store endpoint every later task of the run uses, so that a run writes through one alone;
+# the tasks that ask Trino use the catalog that reads it (Settings.serving_catalog).
 CHOSEN_ENDPOINT = {"LAKEHOUSE_S3_ENDPOINT": "{{ ti.xcom_pull(task_ids='check_endpoints') }}"}
 
 
@@ -97,7 +98,10 @@ def wait_for_input() -> BashSensor:
     completion marker (jobs/landing.py); fails after INPUT_TIMEOUT."""
     return BashSensor(
         task_id="wait_for_input",
-        bash_command=" ".join([LAKEHOUSE, "input-ready", *WINDOW]),
+        # A sensor's env replaces the environment: the chosen endpoint goes on the command line.
+        bash_command=" ".join(
+            [*(f"{name}={value}" for name, value in CHOSEN_ENDPOINT.items()), LAKEHOUSE, "input-ready", *WINDOW]
+        ),
         retry_exit_code=1,  # 1: not yet; any other failure is an error
         mode="reschedule",
         poke_interval=INPUT_POKE,
@@ -140,6 +144,8 @@ def report_runs(window: list[str] = WINDOW) -> BashOperator:
     return BashOperator(
         task_id="report",
         bash_command=" ".join([LAKEHOUSE, "last-run", *window]),
+        env=CHOSEN_ENDPOINT,  # through the Trino catalog that reads that endpoint
+        append_env=True,
         do_xcom_push=True,
         execution_timeout=timedelta(minutes=5),
     )

@@ -33,7 +33,7 @@ def publish_served(settings: Settings, tables: list[str]) -> None:
 def publish(settings: Settings, tables: list[str], views_dir: Path = VIEWS_DIR) -> dict[str, list[str]]:
     """Idempotent: creates what is missing, registers new tables, replaces the views."""
     conn = trino_connection(settings)
-    catalog = settings.trino_catalog
+    catalog = settings.serving_catalog
     for schema in SCHEMAS:
         query(
             conn,

@@ -101,6 +101,8 @@ class Settings:
     trino_password: str = field(default="", repr=False)
     trino_analyst_user: str = "analyst"
     trino_analyst_password: str = field(default="", repr=False)
+    # The catalog reading the primary object store endpoint; a backup endpoint's is the same
+    # name with "_backup" (see serving_catalog), both over the one replicated metastore.
     trino_catalog: str = "delta"
     trino_register: bool = True  # register written tables in Trino's catalog
 
@@ -165,6 +167,16 @@ class Settings:
         """The endpoints to try, in order: primary first, then the backups."""
         listed = [endpoint.strip() for endpoint in self.s3_endpoints.split(",") if endpoint.strip()]
         return listed or [self.s3_endpoint]
+
+    @property
+    def serving_catalog(self) -> str:
+        """The Trino catalog that reads the object store through `s3_endpoint`: `trino_catalog`
+        for the primary, `<trino_catalog>_backup` for the first backup (`_backup2`, ... after)."""
+        endpoints = self.object_store_endpoints
+        position = endpoints.index(self.s3_endpoint) if self.s3_endpoint in endpoints else 0
+        if position == 0:
+            return self.trino_catalog
+        return f"{self.trino_catalog}_backup{position if position > 1 else ''}"
 
     @property
     def uses_object_store(self) -> bool:

@@ -24,7 +24,7 @@ def trino_connection(settings: Settings, as_analyst: bool = False) -> trino.dbap
         port=settings.trino_port,
         user=user,
         auth=BasicAuthentication(user, password) if password else None,
-        catalog=settings.trino_catalog,
+        catalog=settings.serving_catalog,
         http_scheme=settings.trino_scheme,
         http_session=trusting(settings.trino_ca_file),
         request_timeout=120,
@@ -75,7 +75,7 @@ def register_table(conn: trino.dbapi.Connection, settings: Settings, schema: str
     Trino reads the Delta log on every query, so a registered table needs no refresh
     after Spark commits to it.
     """
-    catalog = settings.trino_catalog
+    catalog = settings.serving_catalog
     query(
         conn,
         f"CREATE SCHEMA IF NOT EXISTS {catalog}.{schema} "

@@ -67,6 +67,9 @@ node.data-dir=$STATE_DIR/trino/data
 node.bind-ip=127.0.0.1
 node.internal-address=127.0.0.1
 PROPS
+  if [ "$BACKUP" = 1 ]; then  # the same lake and metastore (replicated), through the backup
+    sed 's/ENV:S3_ENDPOINT}/ENV:S3_BACKUP_ENDPOINT}/' "$etc/catalog/delta.properties" > "$etc/catalog/delta_backup.properties"
+  fi
   for plugin in delta-lake tpch password-authenticators; do ln -s "$TRINO_HOME/plugin/$plugin" "$plugins/$plugin"; done
   # Trino's own file-based access control: analysts read gold and serving only.
   printf 'access-control.name=file\nsecurity.config-file=%s\n' "$etc/rules.json" > "$etc/access-control.properties"
@@ -115,7 +118,7 @@ trino_up() {
      TRINO_INTERNAL_PORT=$TRINO_INTERNAL_PORT TRINO_TLS_KEYSTORE=$TRINO_TLS_KEYSTORE \
      TRINO_INTERNAL_SECRET=$TRINO_INTERNAL_SECRET \
      TRINO_PLUGIN_DIR=$STATE_DIR/trino/plugin LAKE_BUCKET=$LAKE_BUCKET \
-     S3_ENDPOINT="http://127.0.0.1:$MINIO_PORT" \
+     S3_ENDPOINT="http://127.0.0.1:$MINIO_PORT" S3_BACKUP_ENDPOINT="http://127.0.0.1:$MINIO_BACKUP_PORT" \
      TRINO_S3_ACCESS_KEY=$TRINO_S3_ACCESS_KEY TRINO_S3_SECRET_KEY=$TRINO_S3_SECRET_KEY \
      start_process trino "$TRINO_PORT" "$TRINO_HOME/bin/launcher" run \
        --etc-dir "$STATE_DIR/trino/etc" --data-dir "$STATE_DIR/trino/data"; then
@@ -305,6 +308,7 @@ case "${1:-}" in
   trino-cli) shift; trino_cli "$@" ;;
   object-store)  # the object store alone (with its backup if BACKUP=1): the failover tests' own pair
     load_secrets; minio_up; if [ "$BACKUP" = 1 ]; then minio_backup_up; fi; write_jobs_env ;;
-  object-store-down) stop minio-backup; stop minio ;;
-  *) die "usage: $0 up|down|status|is-up|object-store|object-store-down|trino-cli USER [ARGS...]" ;;
+  trino) trino_up ;;  # Trino alone, on this state's object store (the failover tests' pair)
+  object-store-down) stop trino; stop minio-backup; stop minio ;;
+  *) die "usage: $0 up|down|status|is-up|object-store|trino|object-store-down|trino-cli USER [ARGS...]" ;;
 esac

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import random
-import subprocess
 import threading
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -24,8 +22,8 @@ from pyspark.sql import functions as F
 from jobs.curation.lake import table_versions
 from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket
-from jobs.settings import read_env_file
-from tests.conftest import ROOT, run
+from tests.conftest import run
+from tests.integration.airflowhelpers import dags_test
 from tests.integration.lakehelpers import (
     EVENTS,
     RATES,
@@ -41,25 +39,6 @@ BASE = date(2024, 1, 1) + timedelta(days=random.randrange(0, 280))
 DAILY_DAY, MISSING_DAY = BASE, BASE + timedelta(days=60)
 BACKFILL_DAYS = [BASE + timedelta(days=20 + i) for i in range(2)]
 EVENT_TABLES = ["silver.taxi_trips", "silver.token_transfers"]  # silver.tokens is an upsert over all days
-
-
-def airflow_env(**extra: str) -> dict[str, str]:
-    """The local stack's Airflow configuration (scripts/common.sh), for `airflow dags test`."""
-    env = {**os.environ, **read_env_file(ROOT / ".local/airflow/airflow.env")}
-    env["PATH"] = f"{env['SPARK_HOME']}/bin:{env['PATH']}"
-    env["LAKEHOUSE_INPUT_POKE_SECONDS"] = "5"
-    return {**env, **extra}
-
-
-def dags_test(dag_id: str, run_after: date | None = None, conf: dict | None = None, **env: str):
-    """`airflow dags test` of a paused DAG: the running scheduler leaves its runs alone."""
-    airflow = str(ROOT / "airflow/.venv/bin/airflow")
-    paused = subprocess.run([airflow, "dags", "pause", dag_id], env=airflow_env(), capture_output=True, text=True)
-    assert paused.returncode == 0, paused.stderr[-2000:]
-    command = [airflow, "dags", "test", dag_id]
-    command += [str(run_after)] if run_after else []
-    command += ["--conf", json.dumps(conf)] if conf else []
-    return subprocess.run(command, cwd=ROOT, env=airflow_env(**env), capture_output=True, text=True, timeout=1500)
 
 
 def generate(settings, day: date) -> None:

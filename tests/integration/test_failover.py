@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,7 +33,9 @@ from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket
 from jobs.object_store import delta_log_heads, s3_client
 from jobs.settings import Settings
+from jobs.trino_catalog import query, trino_connection
 from tests.conftest import ROOT, run
+from tests.integration.airflowhelpers import dags_test
 from tests.integration.lakehelpers import DAYS, RATES, SILVER, env_for, ledger, read, silver_keys, truth_keys
 from tests.integration.toxiproxy import free_port
 
@@ -103,6 +107,7 @@ def pair(tmp_path_factory) -> Iterator[Pair]:
         "LAKE_BUCKET": "failover-lake",
         **{name: str(free_port()) for name in ("MINIO_PORT", "MINIO_CONSOLE_PORT")},
         **{name: str(free_port()) for name in ("MINIO_BACKUP_PORT", "MINIO_BACKUP_CONSOLE_PORT")},
+        **{name: str(free_port()) for name in ("TRINO_PORT", "TRINO_INTERNAL_PORT")},  # pair_trino
     }
     started = run(["bash", "scripts/stack.sh", "object-store"], env=env, timeout=300)
     assert started.returncode == 0, started.stderr[-3000:]
@@ -110,6 +115,17 @@ def pair(tmp_path_factory) -> Iterator[Pair]:
     assert len(pair.settings.object_store_endpoints) == 2
     yield pair
     run(["bash", "scripts/stack.sh", "object-store-down"], env=env, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def pair_trino(pair: Pair) -> Settings:
+    """A Trino of the pair's own (`scripts/stack.sh trino`), its catalogs as `make up BACKUP=1`
+    makes them: `delta` through the primary, `delta_backup` through the backup. Returns the
+    settings that reach it."""
+    shutil.copytree(ROOT / ".local" / "tls", pair.state / "tls", dirs_exist_ok=True)
+    started = run(["bash", "scripts/stack.sh", "trino"], env=pair.env, timeout=600)
+    assert started.returncode == 0, started.stderr[-3000:]
+    return pair.settings
 
 
 def a_table(pair: Pair) -> dict[str, str]:
@@ -242,6 +258,62 @@ def test_the_primary_stopped_in_the_middle_of_a_run_fails_that_attempt_and_the_r
     )
     assert quarantined == sum(truth["expected"]["quarantine_by_reason"].values())
     pair.start()
+
+
+def served(settings: Settings) -> dict[str, list[str]]:
+    """Every silver row as Trino serves it, through the catalog that reads `settings`' endpoint."""
+    conn = trino_connection(settings)
+    return {table: sorted(map(repr, query(conn, f"SELECT * FROM {table}"))) for table in SILVER}
+
+
+def test_the_daily_dag_runs_on_the_backup_and_trino_serves_the_same_rows_after_the_outage(pair, pair_trino, spark):
+    dataset = f"dag-{uuid.uuid4().hex[:6]}"
+    before = date(2023, 1, 1) + timedelta(days=random.randrange(0, 360))  # a logical date of its own
+    during = before + timedelta(days=1)
+    sink = ObjectStoreBucket.as_loader(pair.primary, pair.settings.raw_bucket, dataset + "/")
+    for day in (before, during):
+        generate_day(GeneratorConfig(day=day, events=2_000, seed=day.toordinal(), rates=RATES), sink, workers=2)
+    scenario = pair.settings.with_overrides(
+        warehouse=f"s3a://{pair.settings.lake_bucket}/{dataset}", raw_uri=f"s3a://{pair.settings.raw_bucket}/{dataset}"
+    )
+    env = {"LAKEHOUSE_ENV_FILE": str(pair.state / "lakehouse.env"), **env_for(scenario)}
+    spark.sparkContext._jsc.hadoopConfiguration().set(
+        f"fs.s3a.bucket.{pair.settings.lake_bucket}.endpoint", pair.backup.s3_endpoint
+    )
+    # Before the outage: a day curated through the primary and published to Trino's `delta`.
+    on_primary = run([LAKEHOUSE, "run", "--date", str(before)], env=env)
+    assert on_primary.returncode == 0, on_primary.stderr[-3000:]
+    before_outage = served(pair_trino)
+    assert all(before_outage.values()), before_outage.keys()
+    last_truth = f"{dataset}/_truth/event_date={during}/manifest.json"
+    eventually(lambda: exists(pair.backup, last_truth, pair.settings.raw_bucket), "raw day not on the backup")
+
+    pair.stop("minio")
+    daily = dags_test("lakehouse_daily", during + timedelta(days=1), None, **env)
+    assert daily.returncode == 0, daily.stdout[-5000:] + daily.stderr[-3000:]
+    (outage_run,) = [r for r in ledger(spark, scenario) if r.window_start == during and r.status != "running"]
+    assert outage_run.status == "succeeded" and outage_run.object_store_endpoint == pair.backup.s3_endpoint
+    # the DAG's report task (it succeeded: the DAG did) read the ledger through `delta_backup`
+    report = run(
+        [LAKEHOUSE, "last-run", "--date", str(during)], env={**env, "LAKEHOUSE_S3_ENDPOINT": pair.backup.s3_endpoint}
+    )
+    assert report.returncode == 0 and report.stdout.splitlines()[-1] == outage_run.run_id, report.stdout + report.stderr
+    for table in SILVER:
+        assert silver_keys(spark, scenario, table) == truth_keys(pair.backup, [before, during], table, dataset), table
+    # Trino serves through the backup meanwhile: the catalog `delta_backup`, the same metastore.
+    during_outage = served(pair.backup.with_overrides(trino_port=pair_trino.trino_port))
+    assert during_outage != before_outage  # the outage day's rows are there too
+
+    pair.start()
+    tables = {name: path_of(scenario, name) for name in published_tables(load_contracts())}
+    eventually(
+        lambda: delta_log_heads(pair.primary, tables) == delta_log_heads(pair.backup, tables),
+        "the backup's commits never reached the primary",
+    )
+    after_outage = served(pair_trino)  # `delta`, through the primary again
+    assert after_outage == during_outage
+    for table in SILVER[:2]:  # event tables: the rows served before the outage, unchanged, plus the new day's
+        assert set(before_outage[table]) <= set(after_outage[table]), table
 
 
 def test_with_both_endpoints_down_a_run_fails_with_one_line_naming_both(pair):

@@ -58,3 +58,13 @@ def test_a_local_raw_directory_may_be_given_as_a_path_or_a_file_uri():
     assert Settings(raw_uri="file:///data/raw").raw_location == "file:///data/raw"
     assert Settings(raw_uri="s3a://enriched-events/tests").raw_location == "s3a://enriched-events/tests"
     assert Settings().raw_location == "s3a://enriched-events"
+
+
+def test_the_serving_catalog_is_the_trino_catalog_that_reads_the_run_s_endpoint():
+    pair = Settings.load({}).with_overrides(s3_endpoints="http://primary:9000, http://backup:9100, http://third:9200")
+    assert [pair.with_overrides(s3_endpoint=e).serving_catalog for e in pair.object_store_endpoints] == [
+        "delta",
+        "delta_backup",
+        "delta_backup2",
+    ]
+    assert Settings.load({}).serving_catalog == "delta"  # one endpoint, no failover

@@ -2,7 +2,7 @@
 -- window (the next midnight, UTC): a source that stopped sending early shows as minutes.
 -- Valid events only (an invalid one may carry any timestamp, even in the year 9999). An
 -- aggregate over bronze's collector timestamps; bronze itself stays closed to analysts.
-CREATE OR REPLACE VIEW delta.serving.pipeline_freshness AS
+CREATE OR REPLACE VIEW serving.pipeline_freshness AS
 SELECT
   event_date AS business_date,
   valid_events,
@@ -13,7 +13,7 @@ SELECT
     / 60 AS minutes_behind_window_end
 FROM (
   SELECT event_date, count(*) AS valid_events, max(collector_tstamp) AS newest_event_at
-  FROM delta.bronze.events
+  FROM bronze.events
   WHERE is_valid
   GROUP BY event_date
 )

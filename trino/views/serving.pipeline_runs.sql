@@ -10,12 +10,12 @@
 -- Metadata and counts only: no error
 -- text (it can quote a raw line), just its exception class. business_date is the first
 -- day of the run's window; replays and rollbacks have none.
-CREATE OR REPLACE VIEW delta.serving.pipeline_runs AS
+CREATE OR REPLACE VIEW serving.pipeline_runs AS
 WITH latest AS (   -- the run's own last row; a rollback marker only changes its status
   SELECT *,
     row_number() OVER (PARTITION BY run_id ORDER BY status = 'rolled_back', finished_at DESC NULLS LAST) AS state_rank,
     bool_or(status = 'rolled_back') OVER (PARTITION BY run_id) AS rolled_back
-  FROM delta.ops.pipeline_runs
+  FROM ops.pipeline_runs
 ),
 counted AS (
   SELECT

@@ -1,7 +1,7 @@
 -- Each expectation checked by a run's quality gates: which suite, table and column, its
 -- severity and outcome, and how many rows failed it. Not the observed values nor the
 -- expectation's arguments (they can quote data). business_date: the run's window start.
-CREATE OR REPLACE VIEW delta.serving.quality_results AS
+CREATE OR REPLACE VIEW serving.quality_results AS
 SELECT
   window_start AS business_date,
   run_id,
@@ -17,4 +17,4 @@ SELECT
   element_count,
   unexpected_count,
   unexpected_percent
-FROM delta.ops.quality_results
+FROM ops.quality_results

@@ -1,5 +1,5 @@
 -- Taxi operations per day and pickup borough, for the Superset dashboard.
-CREATE OR REPLACE VIEW delta.serving.taxi_daily AS
+CREATE OR REPLACE VIEW serving.taxi_daily AS
 SELECT
   business_date,
   pu_borough,
@@ -11,4 +11,4 @@ SELECT
   card_trips,
   card_share,
   CAST(revenue AS DOUBLE) / trips AS revenue_per_trip
-FROM delta.gold.agg_taxi_daily
+FROM gold.agg_taxi_daily

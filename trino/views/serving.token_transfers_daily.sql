@@ -3,13 +3,13 @@
 -- uint256 sum shifted by the decimals, as gold.fct_token_transfers shifts amounts) and
 -- volume_approx as a double, to rank and chart by. volume_raw is the exact raw sum.
 -- `token` labels a token on a chart: its symbol and the start of its address (symbols repeat).
-CREATE OR REPLACE VIEW delta.serving.token_transfers_daily AS
+CREATE OR REPLACE VIEW serving.token_transfers_daily AS
 WITH joined AS (
   SELECT a.*, d.decimals,
     -- at least one digit before the decimal point
     lpad(a.volume_raw, greatest(length(a.volume_raw), coalesce(d.decimals, 0) + 1), '0') AS padded
-  FROM delta.gold.agg_token_transfers_daily a
-  LEFT JOIN delta.gold.dim_token d ON d.token_address = a.token_address
+  FROM gold.agg_token_transfers_daily a
+  LEFT JOIN gold.dim_token d ON d.token_address = a.token_address
 )
 SELECT
   business_date,
