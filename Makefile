@@ -29,7 +29,7 @@ TEST_JAVA_OPTIONS ?= -XX:TieredStopAtLevel=1
 # Trino's CLI over HTTPS, logged in as TRINO_USER with its password from .local/secrets.env
 TRINO_CLI = bash scripts/stack.sh trino-cli $(TRINO_USER)
 
-.PHONY: help setup up down status demo lint test unit bench docs sql trino-cli generate run backfill rollback replay maintain airflow-run airflow superset-import superset-export screenshots image image-smoke
+.PHONY: help setup up down cluster-up cluster-down status demo lint test unit bench docs sql trino-cli generate run backfill rollback replay maintain airflow-run airflow superset-import superset-export screenshots image image-smoke
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -40,8 +40,14 @@ setup:  ## install what is missing (venvs, Spark packages, MinIO, Trino, JDK, Po
 up: setup  ## start MinIO, Trino, PostgreSQL, Airflow and Superset on 127.0.0.1 and wait until they are healthy
 	@bash scripts/stack.sh up
 
-down:  ## stop the servers that `make up` started (by their pid files)
-	@bash scripts/stack.sh down
+down:  ## stop the servers that `make up` (and `make cluster-up`) started (by their pid files)
+	@bash scripts/cluster.sh down && bash scripts/stack.sh down
+
+cluster-up: up  ## the scale-out rehearsal on loopback: Spark master + 2 workers, Hive Metastore, Trino coordinator + worker
+	@bash scripts/cluster.sh up
+
+cluster-down:  ## stop what `make cluster-up` started (by their pid files)
+	@bash scripts/cluster.sh down
 
 status:  ## which servers are running
 	@bash scripts/stack.sh status
@@ -67,7 +73,7 @@ test: setup lint  ## lint, then the whole test suite against the real servers (s
 	@if bash scripts/stack.sh is-up; then started=no; else started=yes; fi; \
 	bash scripts/stack.sh up && LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS="$(TEST_JAVA_OPTIONS)" \
 	  $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
-	if [ $$started = yes ]; then bash scripts/stack.sh down; fi; exit $$rc
+	if [ $$started = yes ]; then bash scripts/cluster.sh down; bash scripts/stack.sh down; fi; exit $$rc
 
 unit: setup  ## the fast tests, no servers needed (tests/unit, under a minute): make unit PYTEST_ARGS="-k dags"
 	@$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)

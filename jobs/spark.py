@@ -43,16 +43,22 @@ def jvm_launch_conf(settings: Settings) -> dict[str, str]:
         "spark.pyspark.python": sys.executable,
     }
     classpath = resolved_classpath_file(settings)
-    if settings.spark_master.startswith("local"):
+    on_loopback = settings.spark_master.startswith(("local", "spark://127.0.0.1:"))
+    if on_loopback:
         # Stay on loopback: the machine's hostname may resolve to another interface.
         conf["spark.driver.host"] = "127.0.0.1"
         conf["spark.driver.bindAddress"] = "127.0.0.1"
-    if settings.spark_master.startswith("local") and classpath.is_file():
+    if not classpath.is_file():
+        conf["spark.jars.packages"] = ",".join(settings.versions.spark_packages)
+    elif settings.spark_master.startswith("local"):
         # In local mode the executors live in the driver JVM: putting the cached jars
         # on its classpath skips an Ivy resolution and a copy of 700 MB per run.
         conf["spark.driver.extraClassPath"] = classpath.read_text().strip()
-    else:
-        conf["spark.jars.packages"] = ",".join(settings.versions.spark_packages)
+    elif settings.spark_master.startswith("spark://"):
+        # Executors in JVMs of their own (a standalone cluster): the driver ships them the
+        # cached jars; nothing is resolved at start, by the driver or by an executor.
+        conf["spark.jars"] = ",".join(classpath.read_text().strip().split(":"))
+    # (on Kubernetes the jobs image has them among Spark's own jars: Dockerfile)
     return conf
 
 

@@ -1,7 +1,8 @@
 """Create the buckets, policies and users of the local object store (idempotent).
 
-Run by `make up` with the root credentials. The jobs, Trino and the upstream loader
-(the event generator) each get their own user whose policy (scripts/minio/*-policy.json) grants only what they need.
+Run by `make up` with the root credentials. The jobs, Trino, the upstream loader (the
+event generator) and the cluster rehearsal's Hive Metastore each get their own user whose
+policy (scripts/minio/*-policy.json) grants only what they need.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def main() -> int:
         "lakehouse-jobs": (env["JOBS_S3_ACCESS_KEY"], env["JOBS_S3_SECRET_KEY"]),
         "lakehouse-trino": (env["TRINO_S3_ACCESS_KEY"], env["TRINO_S3_SECRET_KEY"]),
         "lakehouse-loader": (env["LOADER_S3_ACCESS_KEY"], env["LOADER_S3_SECRET_KEY"]),
+        # the cluster rehearsal's Hive Metastore: reads the lake, creates schema directories
+        "lakehouse-metastore": (env["METASTORE_S3_ACCESS_KEY"], env["METASTORE_S3_SECRET_KEY"]),
     }
     for policy_name, (access_key, secret_key) in users.items():
         template = (POLICY_DIR / f"{policy_name.removeprefix('lakehouse-')}-policy.json").read_text()

