@@ -17,6 +17,7 @@ spark_daemon() {  # spark_daemon start|stop CLASS INSTANCE [ARGS...]: Spark's ow
   [ -x "$VENV/bin/python" ] || return 0  # nothing installed, nothing started
   local spark_home; spark_home=$("$VENV/bin/python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
   SPARK_HOME=$spark_home SPARK_IDENT_STRING=lakehouse SPARK_PID_DIR=$RUN_DIR SPARK_LOG_DIR=$LOG_DIR \
+    SPARK_DAEMON_MEMORY=256m \
     SPARK_WORKER_DIR=$CLUSTER_DIR/spark-work SPARK_LOCAL_IP=127.0.0.1 \
     "$spark_home/sbin/spark-daemon.sh" "$@" > /dev/null
 }
