@@ -46,7 +46,7 @@ spark_workers_alive() {
     "$VENV/bin/python" -c "import json, sys; sys.exit(json.load(sys.stdin)['aliveworkers'] < $SPARK_WORKERS)"
 }
 
-metastore_java() {  # metastore_java CLASS ARGS...: the metastore's classpath, its config from cluster/
+metastore_java() {  # metastore_java COMMAND...: run it with the environment metastore-site.xml reads
   METASTORE_HOME=$METASTORE_HOME POSTGRES_PORT=$POSTGRES_PORT METASTORE_PORT=$METASTORE_PORT \
     METASTORE_DB_PASSWORD=$METASTORE_DB_PASSWORD LAKE_BUCKET=$LAKE_BUCKET \
     S3_ENDPOINT="http://127.0.0.1:$MINIO_PORT" \
