@@ -29,7 +29,7 @@ TEST_JAVA_OPTIONS ?= -XX:TieredStopAtLevel=1
 # Trino's CLI over HTTPS, logged in as TRINO_USER with its password from .local/secrets.env
 TRINO_CLI = bash scripts/stack.sh trino-cli $(TRINO_USER)
 
-.PHONY: help setup up down cluster-up cluster-down status demo lint test unit bench docs sql trino-cli generate run backfill rollback replay maintain airflow-run airflow superset-import superset-export screenshots image image-smoke
+.PHONY: help setup up down cluster-up cluster-down status demo lint test unit bench capacity docs sql trino-cli generate run backfill rollback replay maintain airflow-run airflow superset-import superset-export screenshots image image-smoke
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -81,6 +81,10 @@ unit: setup  ## the fast tests, no servers needed (tests/unit, under a minute): 
 BENCH_ARGS ?=
 bench: up  ## the daily job at 1.3M events, stage by stage, beside naive Spark and DuckDB -> bench/results/
 	@$(PY) -m bench.run $(BENCH_ARGS)
+
+CAPACITY_ARGS ?=
+capacity: up  ## executors, Trino workers and storage for 10M-1B events a day, from the last make bench -> bench/results/
+	@$(PY) -m bench.capacity $(CAPACITY_ARGS)
 
 DATE ?= $(shell date -u -d yesterday +%F)
 EVENTS ?= 1300000

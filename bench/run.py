@@ -441,6 +441,8 @@ def main(argv: list[str]) -> int:
         "seed": bench.seed,
         "day": str(bench.day),
         "history_days": bench.history_days,
+        "history_warehouse": history.warehouse,
+        "history_raw_uri": history.raw_uri,
         "lines_read": first_run["counts"]["lines_read"],
         "e2e_seconds": round(first, 2),
         "rerun_seconds": round(rerun, 2),

@@ -17,10 +17,14 @@ spark_daemon() {  # spark_daemon start|stop CLASS INSTANCE [ARGS...]: Spark's ow
   [ -x "$VENV/bin/python" ] || return 0  # nothing installed, nothing started
   local spark_home; spark_home=$("$VENV/bin/python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
   SPARK_HOME=$spark_home SPARK_IDENT_STRING=lakehouse SPARK_PID_DIR=$RUN_DIR SPARK_LOG_DIR=$LOG_DIR \
-    SPARK_DAEMON_MEMORY=256m \
+    SPARK_DAEMON_MEMORY=256m SPARK_WORKER_OPTS="$SPARK_WORKER_CLEANUP" \
     SPARK_WORKER_DIR=$CLUSTER_DIR/spark-work SPARK_LOCAL_IP=127.0.0.1 \
     "$spark_home/sbin/spark-daemon.sh" "$@" > /dev/null
 }
+
+# Each application's executors receive the jars (~600 MB) in its work directory: a worker
+# deletes those of finished applications after an hour, and `down` deletes them all.
+SPARK_WORKER_CLEANUP="-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.interval=600 -Dspark.worker.cleanup.appDataTtl=3600"
 
 # spark-daemon.sh names its pid files spark-<user>-<class>-<instance>.pid: link ours to them.
 spark_pid_name() { printf 'spark-lakehouse-%s-%s' "$1" "$2"; }
@@ -142,6 +146,7 @@ case "${1:-}" in
   down)
     stop trino-worker; stop trino-coordinator; stop metastore
     for n in $(seq "$SPARK_WORKERS"); do spark_daemon stop $WORKER "$n" || true; done
-    spark_daemon stop $MASTER 1 || true ;;
+    spark_daemon stop $MASTER 1 || true
+    rm -rf "$CLUSTER_DIR"/spark-work/app-* ;;
   *) die "usage: $0 up|down" ;;
 esac
