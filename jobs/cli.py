@@ -101,7 +101,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         extra += ["--kill-after", args.kill_after]
     if args.kill_during:
         extra += ["--kill-during", args.kill_during]
-    settings, _ = watch_endpoints(settings, buckets=run_buckets(settings), trino=settings.trino_register)
+    settings, _ = watch_endpoints(settings, buckets=settings.run_buckets, trino=settings.trino_register)
     # A backfill is one spark-submit that runs the days one after another (never in
     # parallel): each day is a run of its own, without a JVM start per day.
     code = submit(
@@ -135,17 +135,10 @@ def window_of(args: argparse.Namespace) -> tuple[date, date]:
     return args.start, args.end
 
 
-def run_buckets(settings: Settings) -> list[str]:
-    """The buckets a curation run reads or writes."""
-    return [settings.lake_bucket] + (
-        [settings.raw_bucket_and_prefix[0]] if settings.raw_location.startswith("s3a://") else []
-    )
-
-
 def check(settings: Settings, args: argparse.Namespace) -> int:
     """The endpoint watch (Airflow's first task): one clear line either way; on success
     the last line is the object store endpoint the run is to use (the DAG's XCom)."""
-    buckets = run_buckets(settings)
+    buckets = settings.run_buckets
     chosen, choice = watch_endpoints(settings, buckets=buckets, trino=True)
     if choice is None:
         print(f"endpoints ok: local warehouse {settings.warehouse}")
@@ -221,13 +214,12 @@ def maintain(settings: Settings, args: argparse.Namespace) -> int:
 
 def report(settings: Settings, args: argparse.Namespace) -> int:
     """What landed, as Trino serves it: every table from the contract and model registries."""
-    from jobs.contracts import contracts_directory, load_contracts
     from jobs.curation.tables import LEDGER
-    from jobs.models import load_models
+    from jobs.definitions import Definitions
 
     check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
-    silver = list(load_contracts(contracts_directory(settings.contracts_dir)).target_tables)
-    gold = [model.table for model in load_models()]
+    definitions = Definitions.load(settings)
+    silver, gold = list(definitions.contracts.target_tables), definitions.gold_tables
     conn = trino_connection(settings)
 
     def show(title: str, sql: str, header: list[str], connection=conn, user: str = "") -> None:
@@ -268,14 +260,13 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def publish(settings: Settings, args: argparse.Namespace) -> int:
-    from jobs.contracts import contracts_directory, load_contracts
-    from jobs.curation.tables import published_tables
+    from jobs.definitions import Definitions
     from jobs.publish import publish as publish_to_trino
 
     check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
-    contracts = load_contracts(contracts_directory(settings.contracts_dir))
-    tables = [*published_tables(contracts), "ops.stack_smoke"]
-    published = publish_to_trino(settings, tables)
+    definitions = Definitions.load(settings)
+    tables = [*definitions.published_tables, "ops.stack_smoke"]
+    published = publish_to_trino(settings, tables, definitions.views_dir)
     print(
         f"published {len(published['tables'])} tables and {len(published['views'])} views to Trino "
         f"({settings.trino_host}:{settings.trino_port})"

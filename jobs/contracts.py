@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from jobs.checks import Suite, parse_checks
 from jobs.envelope import EnvelopeContract, load_envelope
 from jobs.errors import LakehouseError
 from jobs.settings import PROJECT_ROOT
@@ -53,6 +54,8 @@ _CONTRACT_KEYS = {
     "upcast",
     "latest_by",
     "partition_by",
+    "look_back_days",
+    "checks",
 }
 
 
@@ -119,6 +122,8 @@ class Contract:
     upcast_set: dict[str, Any] = field(default_factory=dict)
     latest_by: str | None = None
     partition_by: tuple[str, ...] = ()  # the silver table's partition columns (business_date or its own)
+    look_back_days: int | None = None  # how far back its MERGE looks for duplicates (None: the setting)
+    checks: tuple[Suite, ...] = ()  # the silver table's quality checks (jobs/checks.py): the current version's
     source: str = ""
 
     @property
@@ -163,11 +168,6 @@ class ContractRegistry:
     def target_tables(self) -> dict[str, str]:
         """silver table -> event type."""
         return {self.current(t).target_table: t for t in self.event_types}
-
-
-def contracts_directory(contracts_dir: str) -> Path:
-    """The setting `contracts_dir` ("" means models/contracts of this project)."""
-    return Path(contracts_dir) if contracts_dir else CONTRACTS_DIR
 
 
 def load_contracts(directory: Path = CONTRACTS_DIR) -> ContractRegistry:
@@ -235,6 +235,12 @@ def parse_contract(document: dict, where: str) -> Contract:
         for column in rule.columns:
             known_column(column, f"rule '{rule.code}'")
 
+    look_back_days = document.get("look_back_days")
+    if look_back_days is not None and (not isinstance(look_back_days, int) or look_back_days < 0):
+        raise ContractError(f"{where}: look_back_days must be a whole number of days, 0 or more")
+    target_table = str(document["target_table"])
+    checks = parse_checks(document["checks"], target_table, "business_date", where) if "checks" in document else ()
+
     upcast = document.get("upcast") or {}
     upcast_to = upcast.get("to")
     if upcast and (upcast_to is None or not VERSION.match(str(upcast_to))):
@@ -244,7 +250,7 @@ def parse_contract(document: dict, where: str) -> Contract:
         event_type=str(document["event_type"]),
         schema_version=str(document["schema_version"]),
         description=str(document.get("description", "")),
-        target_table=str(document["target_table"]),
+        target_table=target_table,
         business_key=business_key,
         business_date=business_date,
         fields=fields,
@@ -253,6 +259,8 @@ def parse_contract(document: dict, where: str) -> Contract:
         upcast_set=dict(upcast.get("set") or {}),
         latest_by=latest_by,
         partition_by=partition_by,
+        look_back_days=look_back_days,
+        checks=checks,
         source=where,
     )
 
@@ -337,9 +345,18 @@ def check_registry(registry: ContractRegistry) -> None:
                 f"found {[c.source for c in current]}"
             )
         (head,) = current
+        if not head.checks:
+            raise ContractError(
+                f"{head.source}: {head.target_table} declares no checks: the current version says how its "
+                "table is checked ('checks:' with at least one expectation, see jobs/checks.py)"
+            )
         for contract in versions:
             if contract is head:
                 continue
+            if contract.checks:
+                raise ContractError(
+                    f"{contract.source}: checks belong to the current version {head.source}, not to one that upcasts"
+                )
             if contract.upcast_to != head.schema_version:
                 raise ContractError(f"{contract.source}: upcast.to must be the current version {head.schema_version}")
             if contract.target_table != head.target_table:

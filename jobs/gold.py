@@ -19,7 +19,8 @@ from datetime import date
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs.curation import lake
-from jobs.models import SEEDS_DIR, Model, ModelError, load_models
+from jobs.definitions import Definitions
+from jobs.models import Model, ModelError
 from jobs.settings import Settings
 from jobs.sql_literals import sql_date_list, sql_string
 
@@ -35,6 +36,7 @@ class References:
 
     spark: SparkSession
     settings: Settings
+    definitions: Definitions
     views: dict[str, str] = field(default_factory=dict)  # name -> a view that replaces it
 
     def __call__(self, name: str) -> str:
@@ -44,7 +46,7 @@ class References:
         if schema == "seed":
             view = f"seed_{table}"
             if not self.spark.catalog.tableExists(view):
-                seed = (SEEDS_DIR / f"{table}.csv").resolve().as_uri()
+                seed = self.definitions.seed(table).resolve().as_uri()
                 self.spark.read.option("header", "true").csv(seed).createOrReplaceTempView(view)
             return view
         return f"delta.`{self.settings.table_path(schema, table)}`"
@@ -53,17 +55,21 @@ class References:
         """The same references, but `name` reads only the rows that meet `condition`."""
         view = "pending_" + name.replace(".", "_")
         self.spark.sql(f"SELECT * FROM {self(name)} WHERE {condition}").createOrReplaceTempView(view)
-        return References(self.spark, self.settings, {**self.views, name: view})
+        return References(self.spark, self.settings, self.definitions, {**self.views, name: view})
 
 
 def build_gold(
-    spark: SparkSession, settings: Settings, dates: list[date], models: list[Model] | None = None
+    spark: SparkSession,
+    settings: Settings,
+    definitions: Definitions,
+    dates: list[date],
+    models: list[Model] | None = None,
 ) -> dict[str, int]:
     """Build every model (full ones entirely, by_date ones for `dates`, incremental ones
     with their source's new rows on `dates`); returns the versions of the tables written."""
-    models = models if models is not None else load_models()
+    models = models if models is not None else list(definitions.models)
     dates = sorted(set(dates))
-    references = References(spark, settings)
+    references = References(spark, settings, definitions)
     versions: dict[str, int] = {}
     for model in models:
         if model.by_dates and not dates:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import yaml
 
+from jobs.checks import Suite, parse_checks
 from jobs.errors import LakehouseError
 from jobs.settings import PROJECT_ROOT
 from jobs.sql_literals import sql_date_list
@@ -58,6 +59,7 @@ class Model:
     sql: str
     source: str
     incremental_source: str | None = None  # incremental: the table whose new rows are appended
+    checks: tuple[Suite, ...] = ()  # the table's quality checks (jobs/checks.py)
 
     @property
     def by_dates(self) -> bool:
@@ -83,7 +85,7 @@ def parse_model(path: Path) -> Model:
         header = yaml.safe_load(match[1]) or {}
     except yaml.YAMLError as exc:
         raise ModelError(f"{path.name}: header is not valid YAML: {exc}") from None
-    for key in ("table", "keys", "refresh", "depends_on"):
+    for key in ("table", "keys", "refresh", "depends_on", "checks"):
         if key not in header:
             raise ModelError(f"{path.name}: header needs '{key}'")
     if header["refresh"] not in REFRESH_MODES:
@@ -103,6 +105,7 @@ def parse_model(path: Path) -> Model:
         sql=text[match.end() :].strip().rstrip(";"),
         source=path.name,
         incremental_source=header.get("incremental_source"),
+        checks=parse_checks(header["checks"], header["table"], header.get("date_column"), path.name),
     )
     undeclared = model.references - set(model.depends_on)
     if undeclared:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jobs.contracts import contracts_directory, load_contracts
-from jobs.curation.tables import path_of, published_tables
+from jobs.curation.tables import path_of
+from jobs.definitions import Definitions
 from jobs.endpoint_watch import EndpointChoice, choose_object_store
 from jobs.object_store import check_object_store
 from jobs.settings import Settings
@@ -23,8 +23,7 @@ def watch_endpoints(settings: Settings, *, buckets: list[str], trino: bool) -> t
     run is to use (jobs/endpoint_watch.py), and that choice; then Trino, if needed."""
     if not settings.uses_object_store:
         return settings, None
-    registry = load_contracts(contracts_directory(settings.contracts_dir))
-    tables = {table: path_of(settings, table) for table in published_tables(registry)}
+    tables = {table: path_of(settings, table) for table in Definitions.load(settings).published_tables}
     choice = choose_object_store(settings, buckets, tables)
     chosen = settings.with_overrides(s3_endpoint=choice.endpoint)
     if trino:

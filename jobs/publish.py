@@ -7,13 +7,13 @@ from pathlib import Path
 
 from trino.exceptions import TrinoUserError
 
+from jobs.definitions import Definitions
 from jobs.object_store import s3_client
-from jobs.settings import PROJECT_ROOT, Settings
+from jobs.settings import Settings
 from jobs.trino_catalog import query, register_table, sql_literal, trino_connection
 
 log = logging.getLogger("publish")
 SCHEMAS = ("bronze", "quarantine", "silver", "gold", "ops", "serving")
-VIEWS_DIR = PROJECT_ROOT / "trino" / "views"
 
 
 def delta_table_exists(settings: Settings, table: str) -> bool:
@@ -23,14 +23,15 @@ def delta_table_exists(settings: Settings, table: str) -> bool:
     return listing.get("KeyCount", 0) > 0
 
 
-def publish_served(settings: Settings, tables: list[str]) -> None:
+def publish_served(settings: Settings, definitions: Definitions, tables: list[str] | None = None) -> None:
     """Publish after a run, when Trino serves this warehouse (the object store, with
-    registration on): a local-directory warehouse or a test scenario is not served."""
+    registration on): a local-directory warehouse or a test scenario is not served.
+    `tables`: those to register (all the definitions publish if None), and the views."""
     if settings.uses_object_store and settings.trino_register:
-        publish(settings, tables)
+        publish(settings, definitions.published_tables if tables is None else tables, definitions.views_dir)
 
 
-def publish(settings: Settings, tables: list[str], views_dir: Path = VIEWS_DIR) -> dict[str, list[str]]:
+def publish(settings: Settings, tables: list[str], views_dir: Path) -> dict[str, list[str]]:
     """Idempotent: creates what is missing, registers new tables, replaces the views."""
     conn = trino_connection(settings)
     catalog = settings.serving_catalog

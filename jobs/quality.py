@@ -5,12 +5,13 @@ Here, GE checks what only shows at batch or table level: business-key uniqueness
 daily volume against the previous days, null rates, distributions, freshness and
 referential integrity.
 
-Everything GE runs is a file under expectations/ (a file-based GX context in git): a
-suite per table, a validation definition binding it to the `lake` Spark data source,
-and a checkpoint. A suite's `meta.batch` declares which rows it is checked against;
-`batch_for` builds that DataFrame. Each expectation carries GE's own `severity`:
-`critical` is an error (the run stops before gold is published), `warning` is
-recorded as a warn and the run goes on.
+The checks are declared beside each table's definition (jobs/checks.py: a silver
+table's current contract, a gold model's header). Each run builds its own GE context
+from them: a suite per table, a validation definition binding it to a data source
+(pandas, or Spark for big batches) and a checkpoint, on top of expectations/'s
+project file (stores, Data Docs). A suite's batch says which rows it is checked
+against; `batch_for` builds that DataFrame. `error` expectations run with GE's
+severity `critical` and hold their table back; `warn` ones (`warning`) are recorded.
 
     gate = QualityGate.open(spark, settings)
     outcomes = gate.check("silver", touched_dates, window, dates_by_table, curated_dates)
@@ -50,8 +51,9 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from jobs.checks import GE_SEVERITY, BatchSpec, Suite
+from jobs.definitions import Definitions
 from jobs.errors import LakehouseError
-from jobs.models import SEEDS_DIR
 from jobs.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:  # GE takes seconds to import: only when it is needed (see import_in_background)
@@ -62,9 +64,8 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # before GE is imported:
 
 log = logging.getLogger("quality")
 
-EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
-SEVERITY = {"critical": "error", "warning": "warn", "info": "warn"}
-COLUMN_KWARGS = ("column", "column_A", "column_B")
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"  # the GE project file: stores, Data Docs
+SEVERITY = {"critical": "error", "warning": "warn", "info": "warn"}  # GE's -> ours
 
 RESULTS_SCHEMA = StructType(
     [
@@ -121,50 +122,7 @@ class QualityGateError(LakehouseError):
         )
 
 
-# -- what a suite is checked against ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reference:
-    """`flag` is true where `column` is a known `key` of `table` (a lake table or seed.<name>)."""
-
-    flag: str
-    column: str
-    table: str
-    key: str
-
-
-@dataclass(frozen=True)
-class BatchSpec:
-    """A suite's `meta.batch`: the rows it is checked against.
-
-    rows: `touched_dates` (the table's rows on the business dates this run touched),
-    `all` (the whole table: dimensions), or `daily_volume` (one row per window day:
-    its row count against the median of the previous days)."""
-
-    table: str
-    rows: str
-    date_column: str | None = None
-    freshness: dict | None = None  # {"column": ..., "timezone": ...} -> hours_before_window_end
-    references: tuple[Reference, ...] = ()
-    previous_days: int = 7
-    min_previous_days: int = 3
-
-    @classmethod
-    def from_meta(cls, suite: str, meta: dict) -> BatchSpec:
-        spec = dict(meta.get("batch") or {})
-        if not spec.get("table") or spec.get("rows") not in ("touched_dates", "all", "daily_volume"):
-            raise LakehouseError(
-                f"suite {suite}: meta.batch needs a table and rows (touched_dates | all | daily_volume), got {spec}"
-            )
-        if spec["rows"] != "all" and not spec.get("date_column"):
-            raise LakehouseError(f"suite {suite}: rows={spec['rows']} needs a date_column")
-        references = tuple(Reference(**r) for r in spec.pop("references", []))
-        return cls(references=references, **spec)
-
-    @property
-    def layer(self) -> str:
-        return self.table.split(".")[0]
+# -- the declared suites ---------------------------------------------------------------------
 
 
 def import_in_background() -> threading.Thread:
@@ -176,14 +134,33 @@ def import_in_background() -> threading.Thread:
     return thread
 
 
-def check_severities(root: Path) -> None:
-    """GE would default a missing severity to critical; here it must be written down."""
-    for path in sorted((root / "expectations").rglob("*.json")):
-        for expectation in json.loads(path.read_text()).get("expectations", []):
-            if expectation.get("severity") not in SEVERITY:
-                raise LakehouseError(
-                    f"{path}: expectation {expectation.get('type')} has no severity (one of {', '.join(SEVERITY)})"
-                )
+def build_context(root: Path, suites: list[Suite]) -> FileDataContext:
+    """A file context at `root` (a copy of the project file) holding `suites`: GE gives
+    every object its id."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    from great_expectations.expectations.metadata_types import FailureSeverity
+
+    context = gx.get_context(mode="file", context_root_dir=str(root))
+    pandas, spark = context.data_sources.add_pandas("lake"), context.data_sources.add_spark("lake_spark")
+    for suite in suites:
+        source = spark if suite.engine == "spark" else pandas
+        batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("batch")
+        try:
+            expectations = [
+                ExpectationConfiguration(
+                    type=e.type, kwargs=dict(e.kwargs), severity=FailureSeverity(GE_SEVERITY[e.severity])
+                ).to_domain_obj()
+                for e in suite.expectations
+            ]
+        except Exception as exc:  # GE's errors for an unknown type or argument vary by type
+            raise LakehouseError(f"{suite.where}: checks of {suite.name}: {exc}") from None
+        declared = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=expectations))
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite.name, data=batch, suite=declared)
+        )
+        context.checkpoints.add(gx.Checkpoint(name=suite.name, validation_definitions=[definition]))
+    return context
 
 
 def daily_volumes(
@@ -210,15 +187,6 @@ def window_end_instant(window_end: date, tz: str):
     return F.to_utc_timestamp(F.lit(datetime.combine(window_end, datetime.min.time())), tz)
 
 
-def expected_columns(suite) -> list[str]:
-    columns: list[str] = []
-    for expectation in suite.expectations:
-        kwargs = expectation.configuration.kwargs
-        columns += [kwargs[k] for k in COLUMN_KWARGS if k in kwargs]
-        columns += list(kwargs.get("column_list", []))
-    return list(dict.fromkeys(columns))
-
-
 # -- the gate --------------------------------------------------------------------------------
 
 
@@ -237,32 +205,27 @@ class Outcome:
 class QualityGate:
     spark: SparkSession
     settings: Settings
+    definitions: Definitions
     context: FileDataContext
-    specs: dict[str, BatchSpec]
+    suites: dict[str, Suite]
     workdir: tempfile.TemporaryDirectory[str]
     outcomes: list[Outcome] = field(default_factory=list)
     seeds: dict[str, DataFrame] = field(default_factory=dict)  # read once: a CSV header costs a Spark job
 
     @classmethod
-    def open(cls, spark: SparkSession, settings: Settings) -> QualityGate:
-        """Load the context from a private copy of its files: GE writes its results and
-        Data Docs inside the context, and runs at the same time (a backfill's days, two
-        DAGs) must not share them, nor write into a read-only install (the jobs image)."""
-        import great_expectations as gx
-
+    def open(cls, spark: SparkSession, settings: Settings, definitions: Definitions) -> QualityGate:
+        """Build the run's context in a private directory: GE writes its results and Data
+        Docs inside the context, and runs at the same time (a backfill's days, two DAGs)
+        must not share them, nor write into a read-only install (the jobs image)."""
+        suites = definitions.suites
         root = expectations_root(settings)
         if not (root / "great_expectations.yml").is_file():
-            raise LakehouseError(f"no Great Expectations context at {root} (great_expectations.yml missing)")
-        check_severities(root)
+            raise LakehouseError(f"no Great Expectations project at {root} (great_expectations.yml missing)")
         workdir = tempfile.TemporaryDirectory(prefix="lakehouse-gx-")
         copy = Path(workdir.name) / "expectations"
         shutil.copytree(root, copy, ignore=shutil.ignore_patterns("uncommitted"))
-        context = gx.get_context(mode="file", context_root_dir=str(copy))
-        specs = {}
-        for checkpoint in context.checkpoints.all():
-            for definition in checkpoint.validation_definitions:
-                specs[checkpoint.name] = BatchSpec.from_meta(definition.suite.name, definition.suite.meta)
-        return cls(spark, settings, context, specs, workdir)
+        context = build_context(copy, suites)
+        return cls(spark, settings, definitions, context, {suite.name: suite for suite in suites}, workdir)
 
     def close(self) -> None:
         """Delete the run's copy of the context (its Data Docs must be published first)."""
@@ -283,16 +246,16 @@ class QualityGate:
         table; `curated`: the dates earlier runs covered (the history volumes compare with);
         `only`: the tables to check (those the run changed), all of the layer if None."""
         outcomes = []
-        for name in sorted(n for n, s in self.specs.items() if s.layer == layer and (only is None or s.table in only)):
+        chosen = [s for s in self.suites.values() if s.batch.layer == layer and (only is None or s.batch.table in only)]
+        for suite in sorted(chosen, key=lambda s: s.name):
             started = time.monotonic()
-            spec = self.specs[name]
+            name, spec = suite.name, suite.batch
             checkpoint = self.context.checkpoints.get(name)
-            definition = checkpoint.validation_definitions[0]
             table_dates = set((dates_by_table or {}).get(spec.table, dates))
             if spec.rows == "daily_volume" and window is not None:
                 table_dates = set(window.dates)  # the days this run answers for (late-only dates are history)
-            batch = self.batch_for(spec, sorted(table_dates), window, expected_columns(definition.suite), curated)
-            if definition.data.data_asset.datasource.type == "pandas":
+            batch = self.batch_for(spec, sorted(table_dates), window, suite.columns, curated)
+            if suite.engine == "pandas":
                 result = checkpoint.run(batch_parameters={"dataframe": batch.toPandas()})
             else:  # read once, then scanned by each expectation
                 batch = batch.persist(StorageLevel.MEMORY_AND_DISK)
@@ -320,7 +283,7 @@ class QualityGate:
         if schema == "seed":
             if name not in self.seeds:
                 self.seeds[name] = self.spark.read.option("header", "true").csv(
-                    (SEEDS_DIR / f"{name}.csv").resolve().as_uri()
+                    self.definitions.seed(name).resolve().as_uri()
                 )
             return self.seeds[name]
         try:

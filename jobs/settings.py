@@ -113,7 +113,10 @@ class Settings:
     ivy_cache: str = str(Path.home() / ".cache" / "lakehouse" / "ivy")
 
     # The curation job
-    contracts_dir: str = ""  # "" means models/contracts of this project
+    # The definitions (jobs/definitions.py): contracts, gold models and seeds under one
+    # directory, and the serving views ("" means this project's models/ and trino/views/)
+    definitions_dir: str = ""
+    views_dir: str = ""
     expectations_dir: str = ""  # "" means expectations/ of this project (the GE context)
     grace_days: int = 2  # late-landing files in the folders of this many earlier days are picked up
     look_back_days: int = 3  # how far before a batch's dates the MERGE looks for duplicates
@@ -155,6 +158,12 @@ class Settings:
         """s3a://bucket/some/prefix -> ("bucket", "some/prefix/")"""
         bucket, _, prefix = self.raw_location.removeprefix("s3a://").partition("/")
         return bucket, (prefix.strip("/") + "/") if prefix.strip("/") else ""
+
+    @property
+    def run_buckets(self) -> list[str]:
+        """The buckets a curation run reads or writes: the lake's, and the raw one's if raw is on S3."""
+        raw = [self.raw_bucket_and_prefix[0]] if self.raw_location.startswith("s3a://") else []
+        return [self.lake_bucket, *raw]
 
     @property
     def lake_key_prefix(self) -> str:
@@ -231,7 +240,8 @@ _ENV_FIELDS = (
     "spark_driver_java_options",
     "spark_shuffle_partitions",
     "ivy_cache",
-    "contracts_dir",
+    "definitions_dir",
+    "views_dir",
     "expectations_dir",
     "grace_days",
     "look_back_days",

@@ -14,6 +14,7 @@ from jobs.contracts import ContractRegistry
 from jobs.curation.faults import FaultInjection
 from jobs.curation.plan import RunWindow
 from jobs.curation.tables import path_of
+from jobs.definitions import Definitions
 from jobs.quality import QualityGate
 from jobs.settings import Settings
 
@@ -23,7 +24,7 @@ log = logging.getLogger("curate")
 @dataclass
 class RunContext:
     settings: Settings
-    registry: ContractRegistry
+    definitions: Definitions
     spark: SparkSession
     run_id: str
     kind: str
@@ -54,6 +55,10 @@ class RunContext:
         self.stage_seconds[name] = round(time.monotonic() - started, 3)
         log.info("stage %-24s %7.1f s", name, self.stage_seconds[name])
         self.faults.after(name)
+
+    @property
+    def registry(self) -> ContractRegistry:
+        return self.definitions.contracts
 
     def path(self, table: str) -> str:
         return path_of(self.settings, table)

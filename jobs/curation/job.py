@@ -15,14 +15,12 @@ import argparse
 import logging
 import uuid
 from datetime import date, timedelta
-from pathlib import Path
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, StringType, StructField, StructType
 
-from jobs.contracts import ContractRegistry, contracts_directory, load_contracts
 from jobs.curation import lake, transform
 from jobs.curation.accounting import check_accounting
 from jobs.curation.context import RunContext
@@ -31,11 +29,12 @@ from jobs.curation.ledger import curated_dates, identical_earlier_run, write_led
 from jobs.curation.lock import PipelineLock
 from jobs.curation.plan import RunWindow, files_for_window, input_fingerprint, outside_layout
 from jobs.curation.silver import write_silver
-from jobs.curation.tables import INGESTED_FILES, QUALITY_RESULTS, published_tables, table_names
+from jobs.curation.tables import INGESTED_FILES, QUALITY_RESULTS
+from jobs.definitions import Definitions
 from jobs.entrypoint import root_cause, run_main
 from jobs.errors import LakehouseError
 from jobs.gold import build_gold
-from jobs.models import MODELS_DIR, SEEDS_DIR, downstream, load_models
+from jobs.models import downstream
 from jobs.preflight import watch_endpoints
 from jobs.publish import publish_served
 from jobs.quality import (
@@ -77,16 +76,6 @@ def ingested_files(ctx: RunContext) -> dict[str, date]:
     return {r.source_file: r.window_start for r in rows}
 
 
-def definition_dirs(settings: Settings) -> list[Path]:
-    """What a run applies besides its input: contracts, expectations, gold models, seeds."""
-    return [
-        contracts_directory(settings.contracts_dir),
-        expectations_root(settings),
-        MODELS_DIR,
-        SEEDS_DIR,
-    ]
-
-
 def report_outside_layout(window: RunWindow, skipped: list[str], shown: int = 20) -> None:
     """One warning line per object the run skips (a few, then how many more)."""
     for name in skipped[:shown]:
@@ -107,17 +96,20 @@ def report_outside_layout(window: RunWindow, skipped: list[str], shown: int = 20
 def curate_window(ctx: RunContext) -> dict[str, int]:
     assert ctx.window is not None  # a run has a window (a replay has none)
     spark, settings, registry = ctx.spark, ctx.settings, ctx.registry
+    written = ctx.definitions.table_names
     with ctx.stage("plan"):
-        declared = lake.declare_statistics_columns(spark, [ctx.path(t) for t in table_names(registry)])
+        declared = lake.declare_statistics_columns(spark, [ctx.path(t) for t in written])
         if declared:
             log.info("statistics columns declared on %d existing table(s): %s", len(declared), ", ".join(declared))
-        ctx.versions_before = lake.table_versions(spark, {t: ctx.path(t) for t in table_names(registry)})
+        ctx.versions_before = lake.table_versions(spark, {t: ctx.path(t) for t in written})
         files = files_for_window(settings, ctx.window, ingested_files(ctx))
         ctx.files = len(files)
         log.info("window %s: %d files", ctx.window, len(files))
         ctx.files_outside_layout = outside_layout(settings, ctx.window)
         report_outside_layout(ctx.window, ctx.files_outside_layout)
-        ctx.input_fingerprint = input_fingerprint(settings, ctx.window, files, definition_dirs(settings))
+        ctx.input_fingerprint = input_fingerprint(
+            settings, ctx.window, files, [*ctx.definitions.directories, expectations_root(settings)]
+        )
         ctx.unchanged_since = None if ctx.reprocess else identical_earlier_run(ctx)
         if ctx.unchanged_since:
             log.info(
@@ -195,15 +187,15 @@ def write_curated(ctx: RunContext, validated: DataFrame, files: list[str]) -> No
             counts[f"duplicates_history:{table}"] = deduped - result.inserted - result.updated
 
     with ctx.stage("quality_silver"):
-        ctx.gate = QualityGate.open(spark, ctx.settings)
+        ctx.gate = QualityGate.open(spark, ctx.settings, ctx.definitions)
         outcomes = ctx.gate.check("silver", ctx.business_dates, ctx.window, ctx.dates_by_table, curated_dates(ctx))
         hold_back(ctx, outcomes)
 
     with ctx.stage("gold"):
         # Every business date the batch holds, even if nothing new was inserted: a run
         # killed between silver and gold must still leave gold right when rerun.
-        models = [model for model in load_models() if model.table not in ctx.held_back]
-        versions_after.update(build_gold(spark, ctx.settings, sorted(ctx.business_dates), models))
+        models = [model for model in ctx.definitions.models if model.table not in ctx.held_back]
+        versions_after.update(build_gold(spark, ctx.settings, ctx.definitions, sorted(ctx.business_dates), models))
 
     with ctx.stage("quality_gold"):
         changed = {t for t, v in versions_after.items() if v != ctx.versions_before.get(t)}
@@ -241,7 +233,7 @@ def hold_back(ctx: RunContext, outcomes) -> set[str]:
     if not failed:
         return set()
     ctx.quality_failures += [f for table in sorted(failed) for f in failed[table]]
-    held = (set(failed) | set(downstream(set(failed), load_models()))) - ctx.held_back
+    held = (set(failed) | set(downstream(set(failed), list(ctx.definitions.models)))) - ctx.held_back
     ctx.held_back |= held
     for table in sorted(failed):
         log.error("quality gate: %s failed %s", table, "; ".join(failed[table]))
@@ -276,10 +268,10 @@ class PublishError(LakehouseError):
     pass
 
 
-def publish_run(settings: Settings, registry: ContractRegistry) -> str | None:
+def publish_run(settings: Settings, definitions: Definitions) -> str | None:
     """Register the run's tables and the views in Trino; the failure, in one line, or None."""
     try:
-        publish_served(settings, published_tables(registry))
+        publish_served(settings, definitions)
     except Exception as exc:
         log.error("publishing to Trino failed: %s", root_cause(exc))
         return f"publishing to Trino failed: {root_cause(exc)}"
@@ -289,18 +281,15 @@ def publish_run(settings: Settings, registry: ContractRegistry) -> str | None:
 def run_window(
     settings: Settings, window: RunWindow, faults: FaultInjection, run_id: str | None = None, reprocess: bool = False
 ) -> dict:
-    registry = load_contracts(contracts_directory(settings.contracts_dir))
-    buckets = [settings.lake_bucket] + (
-        [settings.raw_bucket_and_prefix[0]] if settings.raw_location.startswith("s3a://") else []
-    )
+    definitions = Definitions.load(settings)
     # The endpoint watch, at every attempt: a retry after the endpoint went away fails over.
-    settings, _ = watch_endpoints(settings, buckets=buckets, trino=settings.trino_register)
+    settings, _ = watch_endpoints(settings, buckets=settings.run_buckets, trino=settings.trino_register)
     run_id = run_id or f"run-{window.start}-{uuid.uuid4().hex[:8]}"
     with PipelineLock(
         settings, run_id, wait_seconds=settings.lock_wait_seconds, lease_seconds=settings.lock_lease_seconds
     ):
         spark = build_spark_session(settings, f"curate {window}")
-        ctx = RunContext(settings, registry, spark, run_id, "run", window, faults, reprocess=reprocess)
+        ctx = RunContext(settings, definitions, spark, run_id, "run", window, faults, reprocess=reprocess)
         log.info("run %s: window %s", run_id, window)
         try:
             counts = curate_window(ctx)
@@ -314,7 +303,7 @@ def run_window(
         # Publishing comes after the tables are committed and before the final ledger row,
         # which says whether it worked; an unchanged rerun publishes too, so the next run
         # repairs what a failed publish left (as does `lakehouse publish`).
-        publish_error = publish_run(settings, registry)
+        publish_error = publish_run(settings, definitions)
         versions_after = ctx.versions_before if ctx.unchanged_since else ctx.versions_after
         with ctx.stage("ledger"):
             status = "held_back" if ctx.held_back else "succeeded"

@@ -10,13 +10,13 @@ from delta.tables import DeltaTable
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
-from jobs.contracts import contracts_directory, load_contracts
 from jobs.curation import lake, transform
 from jobs.curation.context import RunContext
 from jobs.curation.ledger import write_ledger
 from jobs.curation.lock import PipelineLock
 from jobs.curation.silver import write_silver
-from jobs.curation.tables import LEDGER, path_of, table_names
+from jobs.curation.tables import LEDGER, path_of
+from jobs.definitions import Definitions
 from jobs.errors import LakehouseError
 from jobs.publish import publish_served
 from jobs.settings import Settings
@@ -29,7 +29,7 @@ READ_ERRORS = ("invalid_utf8", "oversize_line", "corrupt_file")
 
 def rollback_run(settings: Settings, run_id: str, force: bool = False) -> None:
     """Restore every table the run wrote to its version before the run."""
-    registry = load_contracts(contracts_directory(settings.contracts_dir))
+    definitions = Definitions.load(settings)
     with PipelineLock(
         settings,
         f"rollback-{run_id}",
@@ -68,16 +68,16 @@ def rollback_run(settings: Settings, run_id: str, force: bool = False) -> None:
                 "or pass --force to undo them too"
             )
         before = dict(rows[0].versions_before or {})
-        ctx = RunContext(settings, registry, spark, f"rollback-{uuid.uuid4().hex[:8]}", "rollback", None)
-        for table in table_names(registry):
+        ctx = RunContext(settings, definitions, spark, f"rollback-{uuid.uuid4().hex[:8]}", "rollback", None)
+        for table in definitions.table_names:
             version = before.get(table)
             log.info(
                 "%s: restoring to %s", table, "empty (created by the run)" if version is None else f"version {version}"
             )
             lake.restore(spark, path_of(settings, table), version)
-        ctx.counts = {"restored_tables": len(table_names(registry))}
+        ctx.counts = {"restored_tables": len(definitions.table_names)}
         write_ledger(ctx, "succeeded", error=f"rolled back {run_id}")
-        marker = RunContext(settings, registry, spark, run_id, rows[0].kind, None)
+        marker = RunContext(settings, definitions, spark, run_id, rows[0].kind, None)
         marker.started_at = started
         write_ledger(marker, "rolled_back", error=f"rolled back by {ctx.run_id}")
     log.info("rolled back run %s", run_id)
@@ -86,16 +86,17 @@ def rollback_run(settings: Settings, run_id: str, force: bool = False) -> None:
 def replay_quarantine(settings: Settings) -> dict:
     """Re-validate every quarantined line not replayed yet with today's contracts; the
     ones that now pass go to silver (deduplicated as usual) and are marked replayed."""
-    registry = load_contracts(contracts_directory(settings.contracts_dir))
+    definitions = Definitions.load(settings)
+    registry = definitions.contracts
     run_id = f"replay-{uuid.uuid4().hex[:8]}"
     with PipelineLock(
         settings, run_id, wait_seconds=settings.lock_wait_seconds, lease_seconds=settings.lock_lease_seconds
     ):
         spark = build_spark_session(settings, "replay quarantine")
-        ctx = RunContext(settings, registry, spark, run_id, "replay", None)
+        ctx = RunContext(settings, definitions, spark, run_id, "replay", None)
         quarantine_path = ctx.path("quarantine.events")
         with ctx.stage("plan"):
-            ctx.versions_before = lake.table_versions(spark, {t: ctx.path(t) for t in table_names(registry)})
+            ctx.versions_before = lake.table_versions(spark, {t: ctx.path(t) for t in definitions.table_names})
             if "quarantine.events" not in ctx.versions_before:
                 raise LakehouseError("nothing to replay: quarantine.events does not exist")
             write_ledger(ctx, "running")
@@ -136,7 +137,7 @@ def replay_quarantine(settings: Settings) -> dict:
         ctx.counts["replayed"] = ctx.counts["valid"]
         ctx.counts["still_quarantined"] = ctx.counts["lines_read"] - ctx.counts["valid"]
         write_ledger(ctx, "succeeded", versions_after=versions_after)
-        publish_served(settings, list(registry.target_tables))
+        publish_served(settings, definitions, list(registry.target_tables))
     log.info(
         "replay %s: %d lines re-validated, %d now valid, %d still quarantined",
         run_id,

@@ -33,7 +33,8 @@ def write_silver(ctx: RunContext, validated: DataFrame, contract: Contract) -> t
     if contract.latest_by:
         result = lake.merge_latest(ctx.spark, contract.target_table, path, deduped, key, contract.latest_by)
     else:
-        prune = lake.date_range_condition("business_date", dates, ctx.settings.look_back_days) if dates else None
+        look_back = ctx.settings.look_back_days if contract.look_back_days is None else contract.look_back_days
+        prune = lake.date_range_condition("business_date", dates, look_back) if dates else None
         result = lake.merge_insert_only(
             ctx.spark, contract.target_table, path, deduped, key, prune, list(contract.partition_by)
         )

@@ -15,12 +15,12 @@ import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from jobs.contracts import contracts_directory, load_contracts
 from jobs.curation import lake
 from jobs.curation.context import RunContext
 from jobs.curation.ledger import write_ledger
 from jobs.curation.lock import PipelineLock
-from jobs.curation.tables import path_of, published_tables
+from jobs.curation.tables import path_of
+from jobs.definitions import Definitions
 from jobs.settings import Settings
 from jobs.spark import build_spark_session
 
@@ -30,14 +30,14 @@ log = logging.getLogger("upkeep")
 def maintain_tables(settings: Settings) -> dict[str, tuple[int, int]]:
     """Compact, checkpoint and vacuum every existing table; returns {table: (files before, after)}
     and records the same figures in a ledger row of kind `maintain`."""
-    registry = load_contracts(contracts_directory(settings.contracts_dir))
+    definitions = Definitions.load(settings)
     run_id = f"maintain-{uuid.uuid4().hex[:8]}"
     with PipelineLock(
         settings, run_id, wait_seconds=settings.lock_wait_seconds, lease_seconds=settings.lock_lease_seconds
     ):
         spark = build_spark_session(settings, "maintain tables")
-        ctx = RunContext(settings, registry, spark, run_id, "maintain", None)
-        paths = {table: path_of(settings, table) for table in published_tables(registry)}
+        ctx = RunContext(settings, definitions, spark, run_id, "maintain", None)
+        paths = {table: path_of(settings, table) for table in definitions.published_tables}
         existing = [table for table in paths if table in lake.table_versions(spark, paths)]
 
         def upkeep(table: str) -> tuple[int, int]:

@@ -7,6 +7,11 @@ keys: [business_date, pu_borough]
 refresh: by_date
 date_column: business_date
 depends_on: [gold.fct_taxi_trips]
+checks:
+  expect:
+    - {type: expect_compound_columns_to_be_unique, column_list: [business_date, pu_borough], severity: error}
+    - {type: expect_column_values_to_be_between, column: revenue, min_value: 0.0, severity: error}
+    - {type: expect_column_values_to_be_between, column: card_share, min_value: 0.0, max_value: 1.0, severity: error}
 --- */
 SELECT
   business_date,

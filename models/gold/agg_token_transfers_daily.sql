@@ -8,6 +8,10 @@ keys: [business_date, token_address]
 refresh: by_date
 date_column: business_date
 depends_on: [gold.fct_token_transfers]
+checks:
+  expect:
+    - {type: expect_compound_columns_to_be_unique, column_list: [business_date, token_address], severity: error}
+    - {type: expect_column_values_to_be_between, column: transfers, min_value: 1.0, severity: error}
 --- */
 WITH limbs AS (
   SELECT

@@ -4,6 +4,10 @@ description: One row per calendar day, 2015-01-01 to 2040-12-31.
 keys: [date_key]
 refresh: once
 depends_on: []
+checks:
+  expect:
+    - {type: expect_column_values_to_be_unique, column: date_key, severity: error}
+    - {type: expect_column_values_to_not_be_null, column: date_key, severity: error}
 --- */
 SELECT
   d                                   AS date_key,

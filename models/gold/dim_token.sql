@@ -4,6 +4,9 @@ description: Every known token contract in its latest state (silver.tokens keeps
 keys: [token_address]
 refresh: full
 depends_on: [silver.tokens]
+checks:
+  expect:
+    - {type: expect_column_values_to_be_unique, column: token_address, severity: error}
 --- */
 SELECT
   address       AS token_address,

@@ -8,6 +8,11 @@ refresh: incremental
 incremental_source: silver.taxi_trips
 date_column: business_date
 depends_on: [silver.taxi_trips, gold.dim_taxi_zone]
+checks:
+  expect:
+    - {type: expect_column_values_to_not_be_null, column: pu_borough, severity: error}
+    - {type: expect_column_values_to_not_be_null, column: do_borough, severity: error}
+    - {type: expect_column_values_to_be_between, column: duration_minutes, min_value: 0.0, max_value: 300.0, mostly: 0.99, severity: warn}
 --- */
 SELECT
   t.business_date,

@@ -11,6 +11,11 @@ incremental_source: silver.token_transfers
 date_column: business_date
 partition_by: [business_date]
 depends_on: [silver.token_transfers, gold.dim_token]
+checks:
+  engine: spark  # a row per transfer: about 1.2M a day
+  expect:
+    - {type: expect_column_values_to_not_be_null, column: value_raw, severity: error}
+    - {type: expect_column_values_to_not_be_null, column: symbol, mostly: 0.9, severity: warn}
 --- */
 WITH joined AS (
   SELECT t.*, d.symbol, d.decimals

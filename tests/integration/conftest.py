@@ -16,7 +16,7 @@ from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
 from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket
-from tests.integration.lakehelpers import DATASET, DAY1, DAYS, EVENTS, RATES, clone, edited_expectations, lake
+from tests.integration.lakehelpers import DATASET, DAY1, DAYS, EVENTS, RATES, clone, edited_checks, lake
 from tests.integration.supersethelpers import Superset, curate_served_days, local_secret
 
 # `make test` runs the tests in three pytest-xdist workers (`--dist loadgroup`). A group runs
@@ -96,8 +96,8 @@ def warned_rerun(spark, settings, three_days, tmp_path_factory):
     """A copy of three_days with the third day run again under a warn expectation that
     cannot pass (median fare <= 1): a full rerun (the definitions changed) whose gate
     warns and holds nothing back. Returns (its settings, the run's counts)."""
-    root = edited_expectations(tmp_path_factory.mktemp("warn"), "silver.taxi_trips", "fare_amount", max_value=1)
-    scenario = clone(settings, three_days, "warned").with_overrides(expectations_dir=str(root))
+    definitions = edited_checks(tmp_path_factory.mktemp("warn"), "silver.taxi_trips", "fare_amount", max_value=1)
+    scenario = clone(settings, three_days, "warned").with_overrides(definitions_dir=definitions)
     counts = run_window(scenario, RunWindow(DAYS[2], DAYS[2] + timedelta(days=1)), FaultInjection())
     return scenario, counts
 

@@ -1,5 +1,5 @@
 """Shared pieces of the integration tests: generated datasets in the raw bucket,
-a fresh warehouse per scenario, edited copies of the expectations, and readers of the
+a fresh warehouse per scenario, edited copies of the declared checks, and readers of the
 generator's ground truth."""
 
 from __future__ import annotations
@@ -9,14 +9,17 @@ import json
 import shutil
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 
+import yaml
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from jobs.contracts import load_contracts
 from jobs.curation.tables import path_of
+from jobs.definitions import DEFINITIONS_DIR
 from jobs.generator.defects import DefectRates
 from jobs.object_store import copy_prefix, s3_client
-from jobs.quality import EXPECTATIONS_DIR
 
 DAY1 = date(2025, 3, 1)  # in the past: the envelope contract quarantines timestamps after landing
 DAYS = [DAY1, DAY1 + timedelta(days=1), DAY1 + timedelta(days=2)]
@@ -45,18 +48,24 @@ def lake(settings, dataset: str, name: str, **overrides):
     )
 
 
-def edited_expectations(tmp_path, suite: str, column: str, **kwargs):
-    """A copy of expectations/ with one expectation's kwargs changed, as a person would."""
-    root = tmp_path / "expectations"
-    shutil.copytree(EXPECTATIONS_DIR, root, ignore=shutil.ignore_patterns("uncommitted"))
-    layer, _, name = suite.partition(".")
-    path = root / "expectations" / layer / (name.replace(".", "/") + ".json")
-    document = json.loads(path.read_text())
-    matching = [e for e in document["expectations"] if e["kwargs"].get("column") == column]
-    assert len(matching) == 1, f"{suite}: expected one expectation on {column}"
-    matching[0]["kwargs"].update(kwargs)
-    path.write_text(json.dumps(document, indent=2))
-    return root
+def edited_checks(tmp_path, table: str, column: str | None = None, volume: dict | None = None, **kwargs) -> str:
+    """A copy of the definitions with one check of a silver table changed, as a person
+    would: the expectation on `column` gets `kwargs`, or the volume check gets `volume`.
+    Returns the copy's directory (for the setting definitions_dir)."""
+    root = tmp_path / "models"
+    shutil.copytree(DEFINITIONS_DIR, root)
+    registry = load_contracts(root / "contracts")
+    path = root / "contracts" / Path(registry.current(registry.target_tables[table]).source).name
+    document = yaml.safe_load(path.read_text())
+    checks = document["checks"]
+    if volume:
+        checks["volume"].update(volume)
+    else:
+        matching = [e for e in checks["expect"] if e.get("column") == column]
+        assert len(matching) == 1, f"{table}: expected one expectation on {column}"
+        matching[0].update(kwargs)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return str(root)
 
 
 def env_for(scenario) -> dict[str, str]:

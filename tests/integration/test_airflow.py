@@ -57,10 +57,9 @@ def runs_of(spark, settings, days: list[date]) -> list:
 
 
 def all_tables(settings) -> dict[str, str]:
-    from jobs.contracts import load_contracts
-    from jobs.curation.tables import table_names
+    from jobs.definitions import Definitions
 
-    return {t: path_of(settings, t) for t in table_names(load_contracts())}
+    return {t: path_of(settings, t) for t in Definitions.load(settings).table_names}
 
 
 def test_the_daily_dag_curates_a_day_to_its_truth_and_the_scheduler_rerunning_it_changes_nothing(spark, settings):

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 import trino
-from jobs.contracts import load_contracts
-from jobs.curation.tables import published_tables, table_names
+from jobs.definitions import Definitions
 from jobs.settings import read_env_file
 from jobs.trino_catalog import query
 from tests.conftest import ROOT, run
@@ -76,7 +75,8 @@ def test_a_day_on_the_cluster_equals_the_day_in_local_mode_and_trino_reads_it_th
     local, _ = clean_day1  # DAY1, curated in local mode
     on_cluster = lake(settings, local.raw_uri, "cluster").with_overrides(trino_register=True)
     conn = coordinator(cluster)
-    schemas = sorted({table.split(".")[0] for table in published_tables(load_contracts())} | {"serving"})
+    definitions = Definitions.load(settings)
+    schemas = sorted({table.split(".")[0] for table in definitions.published_tables} | {"serving"})
     forget_published(conn, schemas)
     master_ui = f"http://127.0.0.1:{cluster['SPARK_MASTER_UI_PORT']}"
     apps_before = {app["id"] for app in get_json(f"{master_ui}/json/")["completedapps"]}
@@ -96,9 +96,7 @@ def test_a_day_on_the_cluster_equals_the_day_in_local_mode_and_trino_reads_it_th
     assert len(tasks) >= 2 and all(count > 0 for count in tasks.values()), tasks
 
     # The tables equal the same day run in local mode, row for row.
-    curated = [
-        t for t in table_names(load_contracts()) if t.split(".")[0] in ("bronze", "quarantine", "silver", "gold")
-    ]
+    curated = [t for t in definitions.table_names if t.split(".")[0] in ("bronze", "quarantine", "silver", "gold")]
     assert checksums(spark, on_cluster, curated) == checksums(spark, local, curated)
 
     # Trino: two active nodes; a query over the metastore's tables runs its tasks on the

@@ -15,7 +15,6 @@ from datetime import timedelta
 
 import pytest
 
-from jobs.contracts import CONTRACTS_DIR
 from jobs.curation.faults import FaultInjection
 from jobs.curation.job import run_window
 from jobs.curation.lock import LockTimeout, PipelineLock
@@ -23,6 +22,7 @@ from jobs.curation.maintenance import replay_quarantine, rollback_run
 from jobs.curation.plan import RunWindow
 from jobs.curation.table_upkeep import maintain_tables
 from jobs.curation.tables import path_of
+from jobs.definitions import DEFINITIONS_DIR
 from jobs.errors import LakehouseError
 from jobs.models import load_models
 from jobs.trino_catalog import query
@@ -287,11 +287,11 @@ def test_trino_reads_silver_equal_to_what_spark_reads(spark, settings, dataset, 
 
 @pytest.mark.xdist_group("isolated")  # a warehouse of its own: evens out the workers' loads
 def test_quarantined_events_are_replayed_after_a_contract_fix(spark, settings, dataset, tmp_path):
-    strict = tmp_path / "contracts"
-    shutil.copytree(CONTRACTS_DIR, strict)
-    token = strict / "EthereumToken-1-0-0.yaml"  # a too-strict rule: 18 decimals rejected
+    strict = tmp_path / "models"
+    shutil.copytree(DEFINITIONS_DIR, strict)
+    token = strict / "contracts" / "EthereumToken-1-0-0.yaml"  # a too-strict rule: 18 decimals rejected
     token.write_text(token.read_text().replace("min: 0, max: 255}", "min: 0, max: 17}"))
-    scenario = lake(settings, dataset, "replay", contracts_dir=str(strict))
+    scenario = lake(settings, dataset, "replay", definitions_dir=str(strict))
     run_window(scenario, RunWindow(DAY1, DAY1 + timedelta(days=1)), FaultInjection())
     quarantined = read(spark, scenario, "quarantine.events")
     # quarantined for decimals alone: the 18s the strict rule refuses (and any injected > 255;
@@ -304,7 +304,7 @@ def test_quarantined_events_are_replayed_after_a_contract_fix(spark, settings, d
     assert wrongly > 10
     assert silver_keys(spark, scenario, "silver.tokens") != truth_keys(settings, [DAY1], "silver.tokens")
 
-    fixed = scenario.with_overrides(contracts_dir="")
+    fixed = scenario.with_overrides(definitions_dir="")
     counts = replay_quarantine(fixed)
     assert counts["valid"] >= wrongly
     assert silver_keys(spark, fixed, "silver.tokens") == truth_keys(settings, [DAY1], "silver.tokens")

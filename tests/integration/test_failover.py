@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from jobs.contracts import contracts_directory, load_contracts
-from jobs.curation.tables import path_of, published_tables
+from jobs.curation.tables import path_of
+from jobs.definitions import Definitions
 from jobs.endpoint_watch import choose_object_store
 from jobs.errors import EndpointUnreachable
 from jobs.generator.generate import GeneratorConfig, generate_day
@@ -194,8 +194,8 @@ def test_with_the_primary_stopped_the_cli_runs_on_the_backup_and_the_primary_car
     versions_on_backup = first.versions_after
 
     pair.start()
-    registry = load_contracts(contracts_directory(scenario.contracts_dir))
-    tables = {name: path_of(scenario, name) for name in published_tables(registry)}  # what the watch compares
+    # what the watch compares
+    tables = {name: path_of(scenario, name) for name in Definitions.load(scenario).published_tables}
     eventually(
         lambda: delta_log_heads(pair.primary, tables) == delta_log_heads(pair.backup, tables),
         "the backup's commits never reached the primary",
@@ -305,7 +305,7 @@ def test_the_daily_dag_runs_on_the_backup_and_trino_serves_the_same_rows_after_t
     assert during_outage != before_outage  # the outage day's rows are there too
 
     pair.start()
-    tables = {name: path_of(scenario, name) for name in published_tables(load_contracts())}
+    tables = {name: path_of(scenario, name) for name in Definitions.load(scenario).published_tables}
     eventually(
         lambda: delta_log_heads(pair.primary, tables) == delta_log_heads(pair.backup, tables),
         "the backup's commits never reached the primary",

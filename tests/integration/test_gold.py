@@ -13,10 +13,11 @@ from pyspark.sql import functions as F
 from jobs.curation.faults import FaultInjection
 from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
+from jobs.definitions import VIEWS_DIR, Definitions
 from jobs.landing import marker_key
 from jobs.models import load_models
 from jobs.object_store import s3_client
-from jobs.publish import VIEWS_DIR, publish
+from jobs.publish import publish
 from jobs.trino_catalog import query
 from tests.conftest import run
 from tests.integration.lakehelpers import (
@@ -131,8 +132,8 @@ def test_each_gold_table_reads_the_same_through_trino(spark, settings, dataset, 
 
 
 def test_publish_is_idempotent_and_creates_the_serving_views(settings, trino_conn):
-    first = publish(settings, GOLD)
-    second = publish(settings, GOLD)
+    first = publish(settings, GOLD, VIEWS_DIR)
+    second = publish(settings, GOLD, VIEWS_DIR)
     assert first == second
     # what Trino itself lists: every gold table and every view of trino/views, once
     listed = query(
@@ -189,12 +190,13 @@ def test_an_incremental_model_appends_each_date_and_run_once(spark, settings, tm
     def rows():
         return sorted((r.business_date, r.k, r.run_id) for r in spark.read.format("delta").load(facts).collect())
 
-    build_gold(spark, local, [day1], [model])  # creates the table with day1 only
+    definitions = Definitions.load(local)
+    build_gold(spark, local, definitions, [day1], [model])  # creates the table with day1 only
     assert rows() == [(day1, "A", "run-1")]
     spark.createDataFrame([(day1, "d", "run-2")], "business_date date, k string, run_id string").write.format(
         "delta"
     ).mode("append").save(silver)
-    versions = build_gold(spark, local, [day1, day2], [model])  # run-2 on day1, and run-1's day2 rows
+    versions = build_gold(spark, local, definitions, [day1, day2], [model])  # run-2 on day1, and run-1's day2 rows
     assert rows() == [(day1, "A", "run-1"), (day1, "D", "run-2"), (day2, "B", "run-1"), (day2, "C", "run-1")]
-    assert build_gold(spark, local, [day1, day2], [model]) == {}  # nothing new: no commit
+    assert build_gold(spark, local, definitions, [day1, day2], [model]) == {}  # nothing new: no commit
     assert versions == {"gold.fct_things": 1}

@@ -22,7 +22,7 @@ from jobs.models import load_models
 from jobs.quality import QualityGateError
 from jobs.settings import Settings
 from tests.conftest import ROOT, run
-from tests.integration.lakehelpers import CURATED, DAY1, RATES, checksums, edited_expectations, env_for, ledger, read
+from tests.integration.lakehelpers import CURATED, DAY1, RATES, checksums, edited_checks, env_for, ledger, read
 
 pytestmark = pytest.mark.integration
 WINDOW = RunWindow(DAY1, DAY1 + timedelta(days=1))
@@ -115,9 +115,9 @@ def test_a_failing_table_holds_back_its_own_models_the_rest_goes_on_and_the_fixe
     # A critical expectation no day can meet, on the taxi trips only: silver is written,
     # then the gate holds the taxi trips and their models back, the token tables and
     # models go on, and the run fails loudly.
-    impossible = edited_expectations(tmp_path, "silver.taxi_trips.volume", "rows", min_value=1_000_000)
+    impossible = edited_checks(tmp_path, "silver.taxi_trips", volume={"min_rows": 1_000_000})
     # The raw directory given as a file:/// URI this time: the same files, the same names.
-    scenario = local_lake(tmp_path, f"file://{raw}", expectations_dir=str(impossible))
+    scenario = local_lake(tmp_path, f"file://{raw}", definitions_dir=impossible)
     with pytest.raises(QualityGateError, match=r"silver\.taxi_trips\.volume") as raised:
         run_window(scenario, WINDOW, FaultInjection())
     taxi_models = ["gold.agg_taxi_daily", "gold.fct_taxi_trips"]
@@ -137,7 +137,7 @@ def test_a_failing_table_holds_back_its_own_models_the_rest_goes_on_and_the_fixe
     assert [r.status for r in runs] == ["running", "held_back"] * 2 and runs[-1].unchanged_since is None
     assert sorted(runs[-1].held_back) == sorted([*taxi_models, "silver.taxi_trips"])
 
-    fixed = scenario.with_overrides(expectations_dir="")
+    fixed = scenario.with_overrides(definitions_dir="")
     run_window(fixed, WINDOW, FaultInjection())
     assert [r.status for r in ledger(spark, fixed) if r.status != "running"] == ["held_back"] * 2 + ["succeeded"]
     assert checksums(spark, fixed, TABLES) == reference

@@ -1,12 +1,13 @@
 """Quality gates (Great Expectations) in real runs against MinIO and Delta: an error
 holds back its table and every model downstream of it while the rest goes on, a warn is
-recorded, thresholds live in the JSON files, and ops.quality_results holds what GE
+recorded, thresholds live in the declarations beside each table, and ops.quality_results holds what GE
 itself reported."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
@@ -14,6 +15,7 @@ from pyspark.sql import functions as F
 from jobs.curation.faults import FaultInjection
 from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
+from jobs.definitions import Definitions
 from jobs.generator.generate import GeneratorConfig, generate_day
 from jobs.generator.sinks import ObjectStoreBucket
 from jobs.quality import (
@@ -31,7 +33,7 @@ from tests.integration.lakehelpers import (
     EVENTS,
     RATES,
     clone,
-    edited_expectations,
+    edited_checks,
     ledger,
     read,
 )
@@ -98,9 +100,10 @@ def test_quality_results_rows_match_what_ge_stored_in_a_private_copy_of_the_cont
     must say the same. The store and the Data Docs are in the gate's own copy of the
     context: the definitions stay untouched, so runs at the same time share nothing."""
     window = RunWindow(DAYS[2], DAYS[2] + timedelta(days=1))
-    root = edited_expectations(tmp_path, "silver.taxi_trips", "fare_amount", max_value=1)  # a warn that fails
-    before = sorted(p.relative_to(root) for p in root.rglob("*"))
-    gate = QualityGate.open(spark, three_days.with_overrides(expectations_dir=str(root)))
+    edited = edited_checks(tmp_path, "silver.taxi_trips", "fare_amount", max_value=1)  # a warn that fails
+    before = files_read(edited)
+    scenario = three_days.with_overrides(definitions_dir=edited)
+    gate = QualityGate.open(spark, scenario, Definitions.load(scenario))
     gate.check("silver", {DAYS[2]}, window, curated=set(DAYS[:2]))
     gate.check("gold", {DAYS[2]}, window, only={"gold.agg_taxi_daily", "gold.fct_token_transfers"})
     site = gate.build_docs()
@@ -135,22 +138,29 @@ def test_quality_results_rows_match_what_ge_stored_in_a_private_copy_of_the_cont
     assert seen == len(rows) >= 20
     warned = {r["column_name"] for r in rows.values() if r["severity"] == "warn" and not r["success"]}
     assert "fare_amount" in warned  # the edited copy's threshold, not the committed one
-    assert site.is_file() and not site.is_relative_to(root)
+    assert site.is_file() and not site.is_relative_to(EXPECTATIONS_DIR) and not site.is_relative_to(edited)
     gate.close()
     assert not site.exists()
-    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+    assert files_read(edited) == before
 
 
-def test_a_threshold_edited_in_the_json_changes_the_outcome(spark, settings, three_days, tmp_path):
-    """No code change: the same gate, the same data, one number edited in a suite file."""
+def files_read(definitions: str) -> dict[str, bytes]:
+    """The files a gate reads: the GE project's (but what GE writes in uncommitted/) and the definitions'."""
+    files = [p for p in EXPECTATIONS_DIR.rglob("*") if p.is_file() and "uncommitted" not in p.parts]
+    return {str(p): p.read_bytes() for p in [*files, *(p for p in Path(definitions).rglob("*") if p.is_file())]}
+
+
+def test_a_threshold_edited_in_the_contract_changes_the_outcome(spark, settings, three_days, tmp_path):
+    """No code change: the same gate, the same data, one number edited in a contract's checks."""
     window = RunWindow(DAYS[2], DAYS[2] + timedelta(days=1))
     curated = set(DAYS[:2])
 
-    def errors(expectations_dir):
-        gate = QualityGate.open(spark, three_days.with_overrides(expectations_dir=str(expectations_dir)))
+    def errors(definitions_dir: str):
+        scenario = three_days.with_overrides(definitions_dir=definitions_dir)
+        gate = QualityGate.open(spark, scenario, Definitions.load(scenario))
         return failures(gate.check("silver", {DAYS[2]}, window, curated=curated))
 
-    assert errors(EXPECTATIONS_DIR) == []
+    assert errors("") == []
     # The third day has a few hundred trips; demanding a million of them fails it.
-    strict = edited_expectations(tmp_path, "silver.taxi_trips.volume", "rows", min_value=1_000_000)
+    strict = edited_checks(tmp_path, "silver.taxi_trips", volume={"min_rows": 1_000_000})
     assert errors(strict) == ["silver.taxi_trips.volume: expect_column_values_to_be_between(rows)"]

@@ -62,6 +62,7 @@ def edit(path: Path, change) -> None:
         (lambda d: d.update(colour="blue"), ["unknown key(s) ['colour']"]),
         (lambda d: d.update(partition_by=["block_day"]), ["partition_by names unknown column 'block_day'"]),
         (lambda d: d.update(schema_version="v1"), ["schema_version must look like"]),
+        (lambda d: d.update(look_back_days=-1), ["look_back_days must be a whole number"]),
     ],
 )
 def test_a_broken_contract_fails_fast_naming_the_file_and_the_field(tmp_path, change, expected):

@@ -26,10 +26,19 @@ def test_references_and_dates_are_rendered():
     assert "{{" not in sql
 
 
-def write(tmp_path: Path, name: str, header: str, sql: str) -> Path:
+CHECKS = "checks: {expect: [{type: expect_table_row_count_to_be_between, min_value: 0, severity: warn}]}"
+
+
+def write(tmp_path: Path, name: str, header: str, sql: str, checks: str = CHECKS) -> Path:
     path = tmp_path / name
-    path.write_text(f"/* ---\n{header}\n--- */\n{sql}\n")
+    path.write_text(f"/* ---\n{header}\n{checks}\n--- */\n{sql}\n")
     return path
+
+
+def test_a_model_without_checks_is_refused(tmp_path):
+    path = write(tmp_path, "x.sql", "table: gold.x\nkeys: [a]\nrefresh: full\ndepends_on: []", "SELECT 1 AS a", "")
+    with pytest.raises(ModelError, match=r"x\.sql: header needs 'checks'"):
+        parse_model(path)
 
 
 def test_an_undeclared_reference_is_named(tmp_path):

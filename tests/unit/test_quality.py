@@ -1,11 +1,10 @@
-"""Daily volume against history, and the GE context's files: no Spark needed."""
+"""Daily volume against history: no Spark needed."""
 
 from datetime import date, timedelta
 
 import pytest
 
-from jobs.errors import LakehouseError
-from jobs.quality import EXPECTATIONS_DIR, BatchSpec, check_severities, daily_volumes
+from jobs.quality import daily_volumes
 
 D = date(2030, 1, 10)
 
@@ -34,31 +33,3 @@ def test_a_curated_day_without_rows_counts_as_zero_and_a_missing_day_as_a_drop()
     rows = {days_before(3): 100, days_before(2): 0, days_before(1): 100}
     [(_, count, previous, baseline, ratio)] = daily_volumes(rows, [D], curated, 7, 3)
     assert (count, previous, baseline, ratio) == (0, 3, 100.0, 0.0)
-
-
-def test_a_batch_spec_needs_a_table_rows_and_a_date_column():
-    with pytest.raises(LakehouseError, match=r"meta\.batch"):
-        BatchSpec.from_meta("s", {"batch": {"table": "silver.x", "rows": "sometimes"}})
-    with pytest.raises(LakehouseError, match="date_column"):
-        BatchSpec.from_meta("s", {"batch": {"table": "silver.x", "rows": "touched_dates"}})
-    spec = BatchSpec.from_meta(
-        "s",
-        {
-            "batch": {
-                "table": "silver.x",
-                "rows": "all",
-                "references": [{"flag": "f", "column": "c", "table": "t", "key": "k"}],
-            }
-        },
-    )
-    assert spec.layer == "silver" and spec.references[0].flag == "f"
-
-
-def test_the_shipped_suites_declare_a_severity_and_one_without_is_refused(tmp_path):
-    check_severities(EXPECTATIONS_DIR)
-    (tmp_path / "expectations").mkdir()
-    (tmp_path / "expectations" / "x.json").write_text(
-        '{"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}}]}'
-    )
-    with pytest.raises(LakehouseError, match="no severity"):
-        check_severities(tmp_path)

@@ -68,3 +68,8 @@ def test_the_serving_catalog_is_the_trino_catalog_that_reads_the_run_s_endpoint(
         "delta_backup2",
     ]
     assert Settings.load({}).serving_catalog == "delta"  # one endpoint, no failover
+
+
+def test_a_run_reaches_the_lake_bucket_and_the_raw_one_only_when_raw_is_on_the_object_store():
+    assert Settings(raw_uri="s3a://landing/tests/x").run_buckets == ["lakehouse", "landing"]
+    assert Settings(raw_uri="/data/raw").run_buckets == ["lakehouse"]
