@@ -65,9 +65,16 @@ def smoke(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def generate(settings: Settings, args: argparse.Namespace) -> int:
-    from jobs.generator.defects import DefectRates
-    from jobs.generator.generate import GeneratorConfig, generate_day
-    from jobs.generator.sinks import LocalDirectory, ObjectStoreBucket, Sink
+    try:  # a development tool beside the package: a clone has it, the jobs image does not
+        from generator.defects import DefectRates
+        from generator.generate import GeneratorConfig, generate_day
+        from generator.sinks import LocalDirectory, ObjectStoreBucket, Sink
+    except ModuleNotFoundError as exc:
+        if exc.name != "generator":
+            raise
+        raise UsageError(
+            "lakehouse generate: the generator is a development tool, in a clone of the project only"
+        ) from None
 
     sink: Sink
     if args.out or not settings.raw_location.startswith("s3a://"):

@@ -11,11 +11,11 @@ from datetime import date, timedelta
 import pytest
 import requests
 
+from generator.generate import GeneratorConfig, generate_day
+from generator.sinks import ObjectStoreBucket
 from jobs.curation.faults import FaultInjection
 from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
-from jobs.generator.generate import GeneratorConfig, generate_day
-from jobs.generator.sinks import ObjectStoreBucket
 from tests.integration.lakehelpers import DATASET, DAY1, DAYS, EVENTS, RATES, clone, edited_checks, lake
 from tests.integration.supersethelpers import Superset, curate_served_days, local_secret
 

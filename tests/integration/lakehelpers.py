@@ -15,10 +15,10 @@ import yaml
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from generator.defects import DefectRates
 from jobs.contracts import load_contracts
 from jobs.curation.tables import path_of
 from jobs.definitions import DEFINITIONS_DIR
-from jobs.generator.defects import DefectRates
 from jobs.object_store import copy_prefix, s3_client
 
 DAY1 = date(2025, 3, 1)  # in the past: the envelope contract quarantines timestamps after landing

@@ -107,11 +107,11 @@ def chart_data(superset: Superset, chart: dict, time_range: str) -> list[dict]:
 def curate_served_days(settings, days: list[date] = SERVED_DAYS) -> list[date]:
     """Generate small days into the raw bucket (as the upstream loader would) and curate
     each into the served lake; the run publishes the tables and views to Trino."""
+    from generator.generate import GeneratorConfig, generate_day
+    from generator.sinks import ObjectStoreBucket
     from jobs.curation.faults import FaultInjection
     from jobs.curation.job import run_window
     from jobs.curation.plan import RunWindow
-    from jobs.generator.generate import GeneratorConfig, generate_day
-    from jobs.generator.sinks import ObjectStoreBucket
     from tests.integration.lakehelpers import RATES
 
     sink = ObjectStoreBucket.as_loader(settings, settings.raw_bucket, "")

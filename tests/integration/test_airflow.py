@@ -19,9 +19,9 @@ from typing import ClassVar
 import pytest
 from pyspark.sql import functions as F
 
+from generator.generate import GeneratorConfig, generate_day
+from generator.sinks import ObjectStoreBucket
 from jobs.curation.lake import table_versions
-from jobs.generator.generate import GeneratorConfig, generate_day
-from jobs.generator.sinks import ObjectStoreBucket
 from tests.conftest import run
 from tests.integration.airflowhelpers import dags_test
 from tests.integration.lakehelpers import (

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from generator.defects import DefectRates
+from generator.generate import GeneratorConfig, generate_day
+from generator.sinks import LocalDirectory
 from jobs.contracts import load_contracts
-from jobs.generator.defects import DefectRates
-from jobs.generator.generate import GeneratorConfig, generate_day
-from jobs.generator.sinks import LocalDirectory
 from jobs.object_store import s3_client
 from jobs.reader import read_lines
 from jobs.validation import validate

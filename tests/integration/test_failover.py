@@ -25,12 +25,12 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from generator.generate import GeneratorConfig, generate_day
+from generator.sinks import ObjectStoreBucket
 from jobs.curation.tables import path_of
 from jobs.definitions import Definitions
 from jobs.endpoint_watch import choose_object_store
 from jobs.errors import EndpointUnreachable
-from jobs.generator.generate import GeneratorConfig, generate_day
-from jobs.generator.sinks import ObjectStoreBucket
 from jobs.object_store import delta_log_heads, s3_client
 from jobs.settings import Settings
 from jobs.trino_catalog import query, trino_connection

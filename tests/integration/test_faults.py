@@ -23,10 +23,10 @@ import pytest
 import requests
 from delta.tables import DeltaTable
 
+from generator.generate import GeneratorConfig, generate_day
+from generator.sinks import ObjectStoreBucket
 from jobs.curation.plan import RunWindow
 from jobs.curation.tables import path_of
-from jobs.generator.generate import GeneratorConfig, generate_day
-from jobs.generator.sinks import ObjectStoreBucket
 from jobs.models import load_models
 from jobs.trino_catalog import query, trino_connection
 from tests.conftest import ROOT, run

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from generator.generate import GeneratorConfig, generate_day
+from generator.sinks import LocalDirectory
 from jobs.curation import lake
 from jobs.curation.faults import FaultInjection
 from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
-from jobs.generator.generate import GeneratorConfig, generate_day
-from jobs.generator.sinks import LocalDirectory
 from jobs.models import load_models
 from jobs.quality import QualityGateError
 from jobs.settings import Settings

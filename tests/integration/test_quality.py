@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
+from generator.generate import GeneratorConfig, generate_day
+from generator.sinks import ObjectStoreBucket
 from jobs.curation.faults import FaultInjection
 from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
 from jobs.definitions import Definitions
-from jobs.generator.generate import GeneratorConfig, generate_day
-from jobs.generator.sinks import ObjectStoreBucket
 from jobs.quality import (
     EXPECTATIONS_DIR,
     RESULTS_SCHEMA,

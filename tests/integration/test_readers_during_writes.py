@@ -16,9 +16,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from generator.generate import GeneratorConfig, generate_day
+from generator.sinks import ObjectStoreBucket
 from jobs.curation.tables import path_of
-from jobs.generator.generate import GeneratorConfig, generate_day
-from jobs.generator.sinks import ObjectStoreBucket
 from jobs.trino_catalog import query, trino_connection
 from tests.conftest import ROOT
 from tests.integration.lakehelpers import RATES

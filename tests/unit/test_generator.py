@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from jobs.generator.defects import DefectRates
-from jobs.generator.generate import GeneratorConfig, generate_day
-from jobs.generator.payloads import NEW_YORK, taxi_zones, wall_clock_span
-from jobs.generator.sinks import LocalDirectory
+from generator.defects import DefectRates
+from generator.generate import GeneratorConfig, generate_day
+from generator.payloads import NEW_YORK, taxi_zones, wall_clock_span
+from generator.sinks import LocalDirectory
 
 DAY = date(2026, 11, 20)
 
@@ -188,3 +188,28 @@ def test_taxi_times_around_a_clock_change_read_back_as_a_trip_that_exists(switch
             assert pickup <= dropoff and 0 < kept <= minutes, (pickup, dropoff)
             assert exists_once(pickup) or pickup.hour == 1, pickup  # 01:xx repeats on the fall-back day
             assert exists_once(dropoff) or dropoff.hour == 1, dropoff
+
+
+def test_the_shipped_package_reaches_the_generator_only_from_the_generate_command():
+    """The generator is a development tool: no module of jobs/ imports it, but the
+    `generate` command, inside itself (the jobs image has no generator/)."""
+    import ast
+
+    from jobs.settings import PROJECT_ROOT
+
+    def imports_generator(nodes) -> bool:
+        return any(
+            isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] == "generator"
+            for node in nodes
+            for n in ast.walk(node)
+        )
+
+    importers = set()
+    for path in sorted((PROJECT_ROOT / "jobs").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+        outside = [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+        if imports_generator(outside):
+            importers.add((path.name, "<module>"))
+        importers |= {(path.name, f.name) for f in functions if imports_generator(f.body)}
+    assert importers == {("cli.py", "generate")}

@@ -30,9 +30,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from jobs.generator import payloads
-from jobs.generator.defects import DefectRates, dumps, make_defect
-from jobs.generator.sinks import Sink
+from generator import payloads
+from generator.defects import DefectRates, dumps, make_defect
+from generator.sinks import Sink
 from jobs.landing import marker_key
 
 log = logging.getLogger("generate")
