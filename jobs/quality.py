@@ -16,13 +16,12 @@ severity `critical` and hold their table back; `warn` ones (`warning`) are recor
     gate = QualityGate.open(spark, settings)
     outcomes = gate.check("silver", touched_dates, window, dates_by_table, curated_dates)
     failures(outcomes)                                  # the error expectations that failed
-    rows = result_rows(run_id, window, gate.outcomes)   # -> ops.quality_results
+    rows = result_rows(run_id, window, gate.outcomes)   # -> ops.quality_results (jobs/quality_results.py)
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import os
 import shutil
@@ -32,7 +31,7 @@ import threading
 import time
 from collections.abc import Set
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,23 +40,20 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
-    BooleanType,
     DateType,
     DoubleType,
     LongType,
-    StringType,
     StructField,
     StructType,
-    TimestampType,
 )
 
 from jobs.checks import GE_SEVERITY, BatchSpec, Suite
 from jobs.definitions import Definitions
 from jobs.errors import LakehouseError
+from jobs.quality_results import Outcome
 from jobs.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:  # GE takes seconds to import: only when it is needed (see import_in_background)
-    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
     from great_expectations.data_context import FileDataContext
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # before GE is imported: no telemetry
@@ -65,30 +61,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # before GE is imported:
 log = logging.getLogger("quality")
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"  # the GE project file: stores, Data Docs
-SEVERITY = {"critical": "error", "warning": "warn", "info": "warn"}  # GE's -> ours
 
-RESULTS_SCHEMA = StructType(
-    [
-        StructField("run_id", StringType(), False),
-        StructField("checked_at", TimestampType(), False),
-        StructField("window_start", DateType()),
-        StructField("window_end", DateType()),
-        StructField("layer", StringType(), False),
-        StructField("suite", StringType(), False),
-        StructField("table_name", StringType(), False),
-        StructField("expectation_id", StringType(), False),
-        StructField("expectation_type", StringType(), False),
-        StructField("column_name", StringType()),
-        StructField("kwargs", StringType()),
-        StructField("severity", StringType(), False),  # error | warn
-        StructField("success", BooleanType(), False),
-        StructField("observed_value", StringType()),
-        StructField("element_count", LongType()),
-        StructField("unexpected_count", LongType()),
-        StructField("unexpected_percent", DoubleType()),
-        StructField("exception", StringType()),
-    ]
-)
 VOLUME_SCHEMA = StructType(
     [
         StructField("business_date", DateType(), False),
@@ -188,17 +161,6 @@ def window_end_instant(window_end: date, tz: str):
 
 
 # -- the gate --------------------------------------------------------------------------------
-
-
-@dataclass
-class Outcome:
-    """One checkpoint's result: GE's own result object for one suite."""
-
-    layer: str
-    suite: str
-    table: str
-    result: ExpectationSuiteValidationResult
-    seconds: float
 
 
 @dataclass
@@ -338,100 +300,3 @@ class QualityGate:
         """Render this run's Data Docs site in the run's copy of the context; returns its index page."""
         self.context.build_data_docs()
         return local_site_index(Path(self.context.root_directory))
-
-
-def failures_by_table(outcomes: list[Outcome], severity: str = "error") -> dict[str, list[str]]:
-    """The failures of `failures`, per table checked (a volume suite counts for its table)."""
-    by_table: dict[str, list[str]] = {}
-    for outcome in outcomes:
-        failed = failures([outcome], severity)
-        if failed:
-            by_table.setdefault(outcome.table, []).extend(failed)
-    return by_table
-
-
-def failures(outcomes: list[Outcome], severity: str = "error") -> list[str]:
-    """`suite: expectation_type(column)` of each failed expectation of that severity."""
-    failed = []
-    for outcome in outcomes:
-        for r in outcome.result.results:
-            config = r.expectation_config
-            assert config is not None  # GE sets it on every result of a suite it ran
-            if not r.success and severity_of(config) == severity:
-                failed.append(f"{outcome.suite}: {config.type}({describe_target(config.kwargs)})")
-    return failed
-
-
-def severity_of(config) -> str:
-    raw = getattr(config.severity, "value", config.severity)
-    return SEVERITY.get(str(raw), "error")
-
-
-def describe_target(kwargs: dict) -> str:
-    if "column" in kwargs:
-        return kwargs["column"]
-    if "column_list" in kwargs:
-        return ", ".join(kwargs["column_list"])
-    return "table"
-
-
-def _number(value) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def result_rows(run_id: str, window, outcomes: list[Outcome], checked_at: datetime | None = None) -> list[tuple]:
-    """One ops.quality_results row per expectation per run, straight from GE's results."""
-    checked_at = checked_at or datetime.now(UTC)
-    rows = []
-    for outcome in outcomes:
-        for r in outcome.result.results:
-            config, result = r.expectation_config, dict(r.result or {})
-            assert config is not None  # GE sets it on every result of a suite it ran
-            kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
-            observed = result.get("observed_value")
-            exception = (r.exception_info or {}).get("exception_message") if r.exception_info else None
-            count = result.get("unexpected_count")
-            rows.append(
-                (
-                    run_id,
-                    checked_at,
-                    window.start if window else None,
-                    window.end if window else None,
-                    outcome.layer,
-                    outcome.suite,
-                    outcome.table,
-                    str(config.id),
-                    config.type,
-                    kwargs.get("column") or (", ".join(kwargs["column_list"]) if "column_list" in kwargs else None),
-                    json.dumps(kwargs, sort_keys=True, default=str),
-                    severity_of(config),
-                    bool(r.success),
-                    None if observed is None else json.dumps(observed, default=str),
-                    int(result["element_count"]) if result.get("element_count") is not None else None,
-                    int(count) if count is not None else None,
-                    _number(result.get("unexpected_percent")),
-                    exception,
-                )
-            )
-    return rows
-
-
-def publish_docs(settings: Settings, site_index: Path, run_id: str) -> str:
-    """Copy the local site into the lake under ops/data_docs/<run_id>/; returns where."""
-    site = site_index.parent
-    target = f"{settings.warehouse.rstrip('/')}/ops/data_docs/{run_id}"
-    if settings.uses_object_store:
-        from jobs.object_store import s3_client
-
-        client = s3_client(settings)
-        bucket = settings.lake_bucket
-        prefix = f"{settings.lake_key_prefix}ops/data_docs/{run_id}/"
-        for path in sorted(p for p in site.rglob("*") if p.is_file()):
-            kind = "text/html" if path.suffix == ".html" else "text/css" if path.suffix == ".css" else None
-            extra = {"ContentType": kind} if kind else {}
-            client.upload_file(str(path), bucket, prefix + path.relative_to(site).as_posix(), ExtraArgs=extra)
-    else:
-        local = Path(target.removeprefix("file://"))
-        shutil.rmtree(local, ignore_errors=True)
-        shutil.copytree(site, local)
-    return f"{target}/index.html"

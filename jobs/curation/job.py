@@ -37,17 +37,8 @@ from jobs.gold import build_gold
 from jobs.models import downstream
 from jobs.preflight import watch_endpoints
 from jobs.publish import publish_served
-from jobs.quality import (
-    RESULTS_SCHEMA,
-    QualityGate,
-    QualityGateError,
-    expectations_root,
-    failures,
-    failures_by_table,
-    import_in_background,
-    publish_docs,
-    result_rows,
-)
+from jobs.quality import QualityGate, QualityGateError, expectations_root, import_in_background
+from jobs.quality_results import RESULTS_SCHEMA, failures, failures_by_table, publish_docs, result_rows
 from jobs.reader import LINES_SCHEMA, read_lines
 from jobs.settings import Settings
 from jobs.spark import build_spark_session

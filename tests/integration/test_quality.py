@@ -18,15 +18,8 @@ from jobs.curation.faults import FaultInjection
 from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
 from jobs.definitions import Definitions
-from jobs.quality import (
-    EXPECTATIONS_DIR,
-    RESULTS_SCHEMA,
-    SEVERITY,
-    QualityGate,
-    QualityGateError,
-    failures,
-    result_rows,
-)
+from jobs.quality import EXPECTATIONS_DIR, QualityGate, QualityGateError
+from jobs.quality_results import RESULTS_SCHEMA, SEVERITY, failures, result_rows
 from tests.integration.lakehelpers import (
     DATASET,
     DAYS,
