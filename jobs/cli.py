@@ -7,12 +7,12 @@ import os
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 from jobs.entrypoint import run_main
 from jobs.errors import UsageError
 from jobs.preflight import check_endpoints, watch_endpoints
+from jobs.report import print_table
 from jobs.settings import Settings
 from jobs.spark import jvm_launch_conf, spark_submit_command
 from jobs.trino_catalog import query, trino_connection
@@ -32,23 +32,6 @@ def submit(settings: Settings, job_module: str, job_args: list[str]) -> int:
         "LAKEHOUSE_S3_ENDPOINT": settings.s3_endpoint,
     }
     return subprocess.run(command, env=env).returncode
-
-
-def display_value(value: object) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, Decimal):
-        return format(value, "f")  # never scientific notation: -0.000000000000000001
-    return str(value)
-
-
-def print_table(header: list[str], rows: list[list]) -> None:
-    cells = [header, *[[display_value(v) for v in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    for n, row in enumerate(cells):
-        print("  ".join(value.ljust(width) for value, width in zip(row, widths, strict=False)).rstrip())
-        if n == 0:
-            print("  ".join("-" * width for width in widths))
 
 
 def smoke(settings: Settings, args: argparse.Namespace) -> int:
@@ -220,49 +203,10 @@ def maintain(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def report(settings: Settings, args: argparse.Namespace) -> int:
-    """What landed, as Trino serves it: every table from the contract and model registries."""
-    from jobs.curation.tables import LEDGER
-    from jobs.definitions import Definitions
+    from jobs.report import print_report
 
     check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
-    definitions = Definitions.load(settings)
-    silver, gold = list(definitions.contracts.target_tables), definitions.gold_tables
-    conn = trino_connection(settings)
-
-    def show(title: str, sql: str, header: list[str], connection=conn, user: str = "") -> None:
-        print(f"\n{title}\nTrino{user} > {' '.join(sql.split())}")
-        print_table(header, query(connection, sql))
-
-    def rows_of(tables: list[str]) -> str:
-        return " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in tables) + " ORDER BY 1"
-
-    day = args.date.isoformat()
-    show("Rows per table", rows_of(["bronze.events", "quarantine.events", *silver, LEDGER]), ["table", "rows"])
-    show(
-        f"Quarantine by reason (landed {day})",
-        f"""
-        SELECT primary_reason, count(*) AS lines FROM quarantine.events
-        WHERE event_date = DATE '{day}' GROUP BY 1 ORDER BY 2 DESC, 1""",
-        ["reason", "lines"],
-    )
-    show(
-        "Last runs",
-        f"""
-        SELECT run_id, status, window_start, round(seconds, 1),
-               element_at(counts, 'lines_read'), element_at(counts, 'inserted'),
-               element_at(counts, 'duplicates_in_window') + element_at(counts, 'duplicates_history'),
-               element_at(counts, 'quarantined_unparseable') + element_at(counts, 'quarantined_contract')
-        FROM {LEDGER} WHERE status <> 'running' ORDER BY started_at DESC LIMIT 5""",
-        ["run", "status", "window", "seconds", "lines", "inserted", "duplicates", "quarantined"],
-    )
-    for table in silver:
-        show(
-            f"{table} by business date",
-            f"SELECT business_date, count(*) FROM {table} GROUP BY 1 ORDER BY 1 DESC LIMIT 4",
-            ["business_date", "rows"],
-        )
-    analyst = trino_connection(settings, as_analyst=True)  # read-only: gold and serving only
-    show("Gold, as the read-only analyst", rows_of(gold), ["table", "rows"], analyst, " (user analyst)")
+    print_report(settings, args.date)
     return 0
 
 
