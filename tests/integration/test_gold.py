@@ -19,7 +19,7 @@ from jobs.models import load_models
 from jobs.object_store import s3_client
 from jobs.publish import publish
 from jobs.trino_catalog import query
-from tests.conftest import run
+from tests.conftest import ROOT, run
 from tests.integration.lakehelpers import (
     DATASET,
     DAY1,
@@ -200,3 +200,20 @@ def test_an_incremental_model_appends_each_date_and_run_once(spark, settings, tm
     assert rows() == [(day1, "A", "run-1"), (day1, "D", "run-2"), (day2, "B", "run-1"), (day2, "C", "run-1")]
     assert build_gold(spark, local, definitions, [day1, day2], [model]) == {}  # nothing new: no commit
     assert versions == {"gold.fct_things": 1}
+
+
+@pytest.mark.xdist_group("served")  # reads what the served warehouse's runs published
+def test_the_report_lists_every_table_of_the_definitions_with_its_rows(settings, served_days):
+    """`lakehouse report` (the demo's last step) names tables from the registries only:
+    every silver and gold table of the definitions is there, with the rows Trino counts."""
+    report = run([str(ROOT / ".venv/bin/lakehouse"), "report", "--date", str(served_days[-1])])
+    assert report.returncode == 0, report.stdout[-2000:] + report.stderr[-2000:]
+    definitions = Definitions.load(settings)
+    counted = {
+        words[0]: int(words[1])
+        for words in (line.split() for line in report.stdout.splitlines())
+        if len(words) == 2 and "." in words[0] and words[1].isdigit()
+    }
+    for table in [*definitions.contracts.target_tables, *definitions.gold_tables]:
+        assert counted.get(table, 0) > 0, f"{table} missing from the report:\n{report.stdout}"
+    assert "Gold, as the read-only analyst" in report.stdout
