@@ -9,6 +9,10 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from generator.from_contract import ContractPayloads
 
 MAX_LINE_BYTES = 1024 * 1024  # longer lines are quarantined unparsed as oversize_line
 
@@ -146,10 +150,22 @@ def _break_envelope(rng: random.Random, envelope: dict) -> tuple[str, str]:
     return dumps(envelope), "missing_field:collector_id"
 
 
-def make_defect(rng: random.Random, kind: str, envelope: dict) -> tuple[bytes, str]:
-    """Turn a valid envelope (a fresh copy, free to change) into a bad line."""
+def make_defect(
+    rng: random.Random, kind: str, envelope: dict, from_contract: ContractPayloads | None = None
+) -> tuple[bytes, str]:
+    """Turn a valid envelope (a fresh copy, free to change) into a bad line.
+    `from_contract`: the payloads of an event type made from its contract alone, which
+    break their own fields."""
     event_type = envelope["event_type"]
     payload = envelope["payload"]
+    if from_contract is not None and kind in ("wrong_type", "missing_payload_field", "rule_violation"):
+        broken = {
+            "wrong_type": from_contract.wrong_type,
+            "missing_payload_field": from_contract.missing_field,
+            "rule_violation": from_contract.break_rule,
+        }[kind](rng, payload)
+        reason = broken or from_contract.missing_field(rng, payload)  # nothing of that kind to break
+        return dumps(envelope).encode(), reason
     if kind == "unknown_event_type":
         envelope["event_type"] = rng.choice(("BitcoinBlock", "GreenTaxiTripRecords", "yellowtaxitriprecords"))
         return dumps(envelope).encode(), "unknown_event_type"

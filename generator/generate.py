@@ -27,12 +27,16 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, cast
 
 from generator import payloads
 from generator.defects import DefectRates, dumps, make_defect
+from generator.from_contract import ContractPayloads
 from generator.sinks import Sink
+from jobs.contracts import load_contracts
+from jobs.definitions import DEFINITIONS_DIR
 from jobs.landing import marker_key
 
 log = logging.getLogger("generate")
@@ -47,6 +51,9 @@ DEFAULT_MIX = {"EthereumTokenTransfer": 0.915, "YellowTaxiTripRecords": 0.077, "
 # Share of a day's events per UTC hour: quiet nights, busy afternoons.
 HOURLY_PROFILE = (3, 2, 2, 2, 2, 3, 4, 5, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 5, 5, 4, 4, 3, 3)
 TRUTH_PREFIX = "_truth"
+# Random 256-bit transaction hashes: their keys never repeat, and a day holds over a
+# million of them, so the truth writer does not keep them to deduplicate.
+UNIQUE_BY_CONSTRUCTION = {"silver.token_transfers"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,33 @@ class GeneratorConfig:
     taxi_old_version_share: float = 0.2  # producers still on YellowTaxiTripRecords 1-0-0
     mix: dict = field(default_factory=lambda: dict(DEFAULT_MIX))
     rates: DefectRates = field(default_factory=DefectRates)
+    definitions_dir: str = ""  # whose contracts with a `generate.share` join the mix ("" = this project's)
+
+
+@lru_cache(maxsize=4)
+def from_contracts(definitions_dir: str, seed: int) -> dict[str, ContractPayloads]:
+    """The event types generated from their contracts alone: those with no payload code
+    here (payloads.py) whose current contract gives them a share of the day."""
+    root = Path(definitions_dir) if definitions_dir else DEFINITIONS_DIR
+    registry = load_contracts(root / "contracts")
+    current = {t: registry.current(t) for t in registry.event_types if t not in EVENT_TABLES}
+    return {t: ContractPayloads(c, seed) for t, c in current.items() if c.generate.get("share")}
+
+
+def day_mix(config: GeneratorConfig) -> dict[str, float]:
+    """Each event type's share of a day: those generated from contracts take theirs, the
+    others share the rest as `config.mix` says."""
+    generic = {t: g.share for t, g in from_contracts(config.definitions_dir, config.seed).items()}
+    rest = 1 - sum(generic.values())
+    if rest <= 0:
+        raise ValueError(f"the contracts' generate.share add up to {1 - rest:.3f}: nothing left for the others")
+    total = sum(config.mix.values())
+    return {**{t: rest * w / total for t, w in config.mix.items()}, **generic}
+
+
+def silver_tables(config: GeneratorConfig) -> list[str]:
+    generic = from_contracts(config.definitions_dir, config.seed)
+    return [*EVENT_TABLES.values(), *(g.contract.target_table for g in generic.values())]
 
 
 @dataclass(frozen=True)
@@ -127,11 +161,13 @@ class EventFactory:
         self.config, self.plan, self.rng = config, plan, rng
         day_start = datetime.combine(config.day, datetime.min.time(), tzinfo=UTC)
         self.hour_start = day_start + timedelta(hours=plan.hour)
-        self.types = list(config.mix)
+        self.generic = from_contracts(config.definitions_dir, config.seed)
+        mix = day_mix(config)
+        self.types = list(mix)
         self.cum_weights = []
         total = 0.0
         for t in self.types:
-            total += config.mix[t]
+            total += mix[t]
             self.cum_weights.append(total)
         self.pending_transfers: deque = deque()
 
@@ -141,7 +177,10 @@ class EventFactory:
         event_type = rng.choices(self.types, cum_weights=self.cum_weights)[0]
         business_time = collected - timedelta(seconds=rng.randint(5, 300), days=late_days)
         version = "1-0-0"
-        if event_type == "YellowTaxiTripRecords":
+        if event_type in self.generic:
+            version = self.generic[event_type].contract.schema_version
+            payload = self.generic[event_type].payload(rng, business_time)
+        elif event_type == "YellowTaxiTripRecords":
             with_fee = rng.random() >= config.taxi_old_version_share
             version = "1-1-0" if with_fee else "1-0-0"
             payload = payloads.taxi_trip(rng, business_time, with_fee)
@@ -171,9 +210,11 @@ class EventFactory:
         return payloads.token_transfer(self.rng, self.config.seed, tx, position)
 
 
-def truth_record(envelope: dict) -> tuple[str, str]:
+def truth_record(envelope: dict, generic: dict[str, ContractPayloads]) -> tuple[str, str]:
     """(table, 'business_date<TAB>business_key[<TAB>latest block]') of a valid event."""
     event_type, payload = envelope["event_type"], envelope["payload"]
+    if event_type in generic:
+        return generic[event_type].contract.target_table, generic[event_type].truth(payload)
     if event_type == "YellowTaxiTripRecords":
         return EVENT_TABLES[
             event_type
@@ -227,12 +268,12 @@ def generate_file(config: GeneratorConfig, plan: FilePlan, oversize_indices: fro
             envelope = factory.envelope(index, late_days)
             line = dumps(envelope).encode()
             if plan.kind == "events":
-                table, record = truth_record(envelope)
+                table, record = truth_record(envelope, factory.generic)
                 keys.setdefault(table, []).append(record)
                 recent.append((line, envelope))
         else:
             envelope = factory.envelope(index)
-            line, reason = make_defect(rng, category, envelope)
+            line, reason = make_defect(rng, category, envelope, factory.generic.get(envelope["event_type"]))
             quarantine.append(f"{line_number}\t{category}\t{reason}")
         categories[category] += 1
         out.write(line)
@@ -270,7 +311,7 @@ def generate_day(config: GeneratorConfig, sink: Sink, workers: int | None = None
     last_report = time.monotonic()
     with (
         tempfile.TemporaryDirectory(prefix="lakehouse-truth-") as scratch,
-        TruthWriter(Path(scratch)) as truth,
+        TruthWriter(Path(scratch), silver_tables(config)) as truth,
         ProcessPoolExecutor(max_workers=workers) as pool,
     ):
         # pool.map keeps file order: the truth files come out the same for a seed.
@@ -302,19 +343,20 @@ def generate_day(config: GeneratorConfig, sink: Sink, workers: int | None = None
 
 class TruthWriter:
     """Streams the ground truth to gzip files as file results arrive: memory stays
-    bounded by the small sets that need deduplicating (taxi keys, token states).
+    bounded by the sets that need deduplicating (keys that may repeat, token states).
 
     Transfer keys are unique by construction (random 256-bit transaction hashes), and
     replays and re-sends never add keys, so they are written as they come."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, tables: list[str]):
         self.directory = directory
-        self.keys = {table: self._open(f"keys/{table}.tsv.gz") for table in EVENT_TABLES.values()}
+        self.tables = tables
+        self.keys = {table: self._open(f"keys/{table}.tsv.gz") for table in tables}
         self.quarantine = self._open("quarantine.tsv.gz")
-        self.taxi_seen: set[str] = set()
+        self.seen: set[str] = set()
         self.token_latest: dict[str, tuple[int, str]] = {}
         self.rows: Counter = Counter()
-        self.by_date: dict[str, Counter] = {table: Counter() for table in EVENT_TABLES.values()}
+        self.by_date: dict[str, Counter] = {table: Counter() for table in tables}
         self.categories: Counter = Counter()
         self.reasons: Counter = Counter()
         self.file_kinds: Counter = Counter()
@@ -348,10 +390,10 @@ class TruthWriter:
                         self.token_latest[address] = (int(block), day)
                 continue
             for record in records:
-                if table == "silver.taxi_trips":
-                    if record in self.taxi_seen:
+                if table not in UNIQUE_BY_CONSTRUCTION:
+                    if record in self.seen:
                         continue
-                    self.taxi_seen.add(record)
+                    self.seen.add(record)
                 self.keys[table].write(f"{record}\n".encode())
                 self.rows[table] += 1
                 self.by_date[table][record.split("\t", 1)[0]] += 1
@@ -385,6 +427,9 @@ class TruthWriter:
                 "mix": config.mix,
                 "rates": config.rates.as_dict(),
                 "taxi_old_version_share": config.taxi_old_version_share,
+                "from_contracts": {
+                    t: g.share for t, g in sorted(from_contracts(config.definitions_dir, config.seed).items())
+                },
             },
             "files": {
                 "total": sum(self.file_kinds.values()),
@@ -409,7 +454,7 @@ class TruthWriter:
                         "keys_file": f"keys/{table}.tsv.gz",
                         "by_business_date": dict(sorted(self.by_date[table].items())),
                     }
-                    for table in EVENT_TABLES.values()
+                    for table in self.tables
                 },
             },
         }

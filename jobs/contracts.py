@@ -56,6 +56,7 @@ _CONTRACT_KEYS = {
     "partition_by",
     "look_back_days",
     "checks",
+    "generate",
 }
 
 
@@ -124,6 +125,9 @@ class Contract:
     partition_by: tuple[str, ...] = ()  # the silver table's partition columns (business_date or its own)
     look_back_days: int | None = None  # how far back its MERGE looks for duplicates (None: the setting)
     checks: tuple[Suite, ...] = ()  # the silver table's quality checks (jobs/checks.py): the current version's
+    # How the development generator (generator/) makes realistic payloads of this version:
+    # its share of a day's events and per-field generators. Read by the generator only.
+    generate: dict[str, Any] = field(default_factory=dict)
     source: str = ""
 
     @property
@@ -261,8 +265,23 @@ def parse_contract(document: dict, where: str) -> Contract:
         partition_by=partition_by,
         look_back_days=look_back_days,
         checks=checks,
+        generate=parse_generate(document.get("generate"), where),
         source=where,
     )
+
+
+def parse_generate(raw: Any, where: str) -> dict[str, Any]:
+    """The `generate:` section's shape (its generators are the generator's to check)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or set(raw) - {"share", "fields"}:
+        raise ContractError(f"{where}: generate is a mapping of share (of a day's events) and fields")
+    share = raw.get("share", 0)
+    if not isinstance(share, (int, float)) or not 0 <= share < 1:
+        raise ContractError(f"{where}: generate.share is a fraction of a day's events, 0 <= share < 1")
+    if not isinstance(raw.get("fields", {}), dict):
+        raise ContractError(f"{where}: generate.fields maps payload field names to generators")
+    return dict(raw)
 
 
 def parse_field(raw: Any, where: str) -> FieldSpec:
