@@ -69,7 +69,9 @@ def generate(settings: Settings, args: argparse.Namespace) -> int:
     rates = DefectRates.none() if args.no_defects else DefectRates().scaled(args.defect_scale)
     for offset in range(args.days):
         day = args.date + timedelta(days=offset)
-        config = GeneratorConfig(day=day, events=args.events, seed=args.seed, rates=rates)
+        config = GeneratorConfig(
+            day=day, events=args.events, seed=args.seed, rates=rates, definitions_dir=settings.definitions_dir
+        )
         manifest = generate_day(config, sink)
         expected = manifest["expected"]
         print(
