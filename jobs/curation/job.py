@@ -24,21 +24,19 @@ from pyspark.sql.types import DateType, StringType, StructField, StructType
 from jobs.curation import lake, transform
 from jobs.curation.accounting import check_accounting
 from jobs.curation.context import RunContext
+from jobs.curation.downstream import gate_and_model
 from jobs.curation.faults import FaultInjection
-from jobs.curation.ledger import curated_dates, identical_earlier_run, write_ledger
+from jobs.curation.ledger import identical_earlier_run, write_ledger
 from jobs.curation.lock import PipelineLock
 from jobs.curation.plan import RunWindow, files_for_window, input_fingerprint, outside_layout
 from jobs.curation.silver import write_silver
-from jobs.curation.tables import INGESTED_FILES, QUALITY_RESULTS
+from jobs.curation.tables import INGESTED_FILES
 from jobs.definitions import Definitions
 from jobs.entrypoint import root_cause, run_main
 from jobs.errors import LakehouseError
-from jobs.gold import build_gold
-from jobs.models import downstream
 from jobs.preflight import watch_endpoints
 from jobs.publish import publish_served
-from jobs.quality import QualityGate, QualityGateError, expectations_root, import_in_background
-from jobs.quality_results import RESULTS_SCHEMA, failures, failures_by_table, publish_docs, result_rows
+from jobs.quality import QualityGateError, expectations_root, import_in_background
 from jobs.reader import LINES_SCHEMA, read_lines
 from jobs.settings import Settings
 from jobs.spark import build_spark_session
@@ -177,24 +175,7 @@ def write_curated(ctx: RunContext, validated: DataFrame, files: list[str]) -> No
             counts[f"duplicates_in_window:{table}"] = counts[f"valid:{table}"] - deduped
             counts[f"duplicates_history:{table}"] = deduped - result.inserted - result.updated
 
-    with ctx.stage("quality_silver"):
-        ctx.gate = QualityGate.open(spark, ctx.settings, ctx.definitions)
-        outcomes = ctx.gate.check("silver", ctx.business_dates, ctx.window, ctx.dates_by_table, curated_dates(ctx))
-        hold_back(ctx, outcomes)
-
-    with ctx.stage("gold"):
-        # Every business date the batch holds, even if nothing new was inserted: a run
-        # killed between silver and gold must still leave gold right when rerun.
-        models = [model for model in ctx.definitions.models if model.table not in ctx.held_back]
-        versions_after.update(build_gold(spark, ctx.settings, ctx.definitions, sorted(ctx.business_dates), models))
-
-    with ctx.stage("quality_gold"):
-        changed = {t for t, v in versions_after.items() if v != ctx.versions_before.get(t)}
-        outcomes = ctx.gate.check("gold", ctx.business_dates, ctx.window, only=changed)
-        for table in sorted(hold_back(ctx, outcomes) & changed):  # back to where it was before this run
-            lake.restore(spark, ctx.path(table), ctx.versions_before.get(table))
-            versions_after.pop(table)
-    report_quality(ctx)
+    gate_and_model(ctx, versions_after)
 
     if files:
         with ctx.stage("ingested_files"):
@@ -212,44 +193,6 @@ def write_curated(ctx: RunContext, validated: DataFrame, files: list[str]) -> No
     counts["exact_replays"] = counts["valid"] - counts.get("valid_distinct_root_ids", counts["valid"])
     check_accounting(counts, tables, bronze_expected=bool(files))
     ctx.versions_after = versions_after
-
-
-def hold_back(ctx: RunContext, outcomes) -> set[str]:
-    """A table whose error expectations failed holds back itself and every model
-    downstream of it: this run does not build them (or puts them back), while the
-    tables that do not depend on it go on. Returns the tables newly held back."""
-    for warning in failures(outcomes, "warn"):
-        log.warning("quality warn: %s", warning)
-    failed = failures_by_table(outcomes)
-    if not failed:
-        return set()
-    ctx.quality_failures += [f for table in sorted(failed) for f in failed[table]]
-    held = (set(failed) | set(downstream(set(failed), list(ctx.definitions.models)))) - ctx.held_back
-    ctx.held_back |= held
-    for table in sorted(failed):
-        log.error("quality gate: %s failed %s", table, "; ".join(failed[table]))
-    log.error("quality gate: held back %s", ", ".join(sorted(held)))
-    return held
-
-
-def report_quality(ctx: RunContext) -> None:
-    """ops.quality_results (one row per expectation) and the run's Data Docs site in the lake."""
-    assert ctx.gate is not None  # opened before the first check
-    with ctx.stage("quality_report"):
-        rows = result_rows(ctx.run_id, ctx.window, ctx.gate.outcomes)
-        lake.append(ctx.spark, ctx.path(QUALITY_RESULTS), ctx.spark.createDataFrame(rows, RESULTS_SCHEMA))
-        ctx.data_docs = publish_docs(ctx.settings, ctx.gate.build_docs(), ctx.run_id)
-        ctx.gate.close()
-        ctx.counts["quality_expectations"] = len(rows)
-        ctx.counts["quality_failed_error"] = len(failures(ctx.gate.outcomes))
-        ctx.counts["quality_failed_warn"] = len(failures(ctx.gate.outcomes, "warn"))
-        log.info(
-            "quality: %d expectations, %d error and %d warn failures; Data Docs %s",
-            len(rows),
-            ctx.counts["quality_failed_error"],
-            ctx.counts["quality_failed_warn"],
-            ctx.data_docs,
-        )
 
 
 # -- entry points -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 
 from jobs.curation import lake, transform
 from jobs.curation.context import RunContext
+from jobs.curation.downstream import gate_and_model
 from jobs.curation.ledger import write_ledger
 from jobs.curation.lock import PipelineLock
 from jobs.curation.silver import write_silver
@@ -19,6 +20,7 @@ from jobs.curation.tables import LEDGER, path_of
 from jobs.definitions import Definitions
 from jobs.errors import LakehouseError
 from jobs.publish import publish_served
+from jobs.quality import QualityGateError
 from jobs.settings import Settings
 from jobs.spark import build_spark_session
 from jobs.validation import validate
@@ -85,7 +87,8 @@ def rollback_run(settings: Settings, run_id: str, force: bool = False) -> None:
 
 def replay_quarantine(settings: Settings) -> dict:
     """Re-validate every quarantined line not replayed yet with today's contracts; the
-    ones that now pass go to silver (deduplicated as usual) and are marked replayed."""
+    ones that now pass go to silver (deduplicated as usual) and are marked replayed, and
+    the pipeline goes on as in a run: quality gates, gold, quality results, publishing."""
     definitions = Definitions.load(settings)
     registry = definitions.contracts
     run_id = f"replay-{uuid.uuid4().hex[:8]}"
@@ -134,10 +137,15 @@ def replay_quarantine(settings: Settings) -> dict:
             assert quarantine_version is not None  # the table was just merged into
             versions_after["quarantine.events"] = quarantine_version
         validated.unpersist()
+        # The same stages as a run after silver: gates, gold for the dates replayed rows
+        # fall on, the quality results.
+        gate_and_model(ctx, versions_after)
         ctx.counts["replayed"] = ctx.counts["valid"]
         ctx.counts["still_quarantined"] = ctx.counts["lines_read"] - ctx.counts["valid"]
-        write_ledger(ctx, "succeeded", versions_after=versions_after)
-        publish_served(settings, definitions, list(registry.target_tables))
+        write_ledger(ctx, "held_back" if ctx.held_back else "succeeded", versions_after=versions_after)
+        publish_served(settings, definitions)
+        if ctx.held_back:
+            raise QualityGateError(sorted(ctx.held_back), ctx.quality_failures)
     log.info(
         "replay %s: %d lines re-validated, %d now valid, %d still quarantined",
         run_id,

@@ -14,6 +14,7 @@ import shutil
 from datetime import timedelta
 
 import pytest
+from pyspark.sql import functions as F
 
 from jobs.curation.faults import FaultInjection
 from jobs.curation.job import run_window
@@ -318,3 +319,9 @@ def test_quarantined_events_are_replayed_after_a_contract_fix(spark, settings, d
         for r in still.where("reasons = array('rule:decimals_range')").collect()
     ]
     assert all(d > 255 for d in decimals)
+    # The replay went on as a run does: gold rebuilt from the fixed silver, its checks recorded.
+    (replay,) = [r for r in ledger(spark, fixed) if r.kind == "replay" and r.status == "succeeded"]
+    tokens = {r.address for r in read(spark, fixed, "silver.tokens").select("address").collect()}
+    assert {r.token_address for r in read(spark, fixed, "gold.dim_token").collect()} == tokens
+    checked = read(spark, fixed, "ops.quality_results").where(F.col("run_id") == replay.run_id)
+    assert {r.table_name for r in checked.select("table_name").distinct().collect()} >= {"silver.tokens"}
