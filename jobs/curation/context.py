@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,11 +13,13 @@ from pyspark.sql import SparkSession
 
 from jobs.contracts import ContractRegistry
 from jobs.curation.faults import FaultInjection
+from jobs.curation.lock import PipelineLock
 from jobs.curation.plan import RunWindow
 from jobs.curation.tables import path_of
 from jobs.definitions import Definitions
 from jobs.quality import QualityGate
 from jobs.settings import Settings
+from jobs.spark import build_spark_session
 
 log = logging.getLogger("curate")
 
@@ -62,3 +65,22 @@ class RunContext:
 
     def path(self, table: str) -> str:
         return path_of(self.settings, table)
+
+
+@contextmanager
+def exclusive(
+    settings: Settings,
+    definitions: Definitions,
+    run_id: str,
+    kind: str,
+    app_name: str,
+    window: RunWindow | None = None,
+    **state,
+) -> Iterator[RunContext]:
+    """A run, replay, rollback or maintenance: the warehouse's lock held by `run_id` for
+    as long as it lasts, a Spark session, and its context (`state`: more of its fields)."""
+    with PipelineLock(
+        settings, run_id, wait_seconds=settings.lock_wait_seconds, lease_seconds=settings.lock_lease_seconds
+    ):
+        spark = build_spark_session(settings, app_name)
+        yield RunContext(settings, definitions, spark, run_id, kind, window, **state)

@@ -23,11 +23,10 @@ from pyspark.sql.types import DateType, StringType, StructField, StructType
 
 from jobs.curation import lake, transform
 from jobs.curation.accounting import check_accounting
-from jobs.curation.context import RunContext
+from jobs.curation.context import RunContext, exclusive
 from jobs.curation.downstream import gate_and_model
 from jobs.curation.faults import FaultInjection
 from jobs.curation.ledger import identical_earlier_run, write_ledger
-from jobs.curation.lock import PipelineLock
 from jobs.curation.plan import RunWindow, files_for_window, input_fingerprint, outside_layout
 from jobs.curation.silver import write_silver
 from jobs.curation.tables import INGESTED_FILES
@@ -39,7 +38,6 @@ from jobs.publish import publish_served
 from jobs.quality import QualityGateError, expectations_root, import_in_background
 from jobs.reader import LINES_SCHEMA, read_lines
 from jobs.settings import Settings
-from jobs.spark import build_spark_session
 from jobs.validation import validate
 
 log = logging.getLogger("curate")
@@ -219,11 +217,9 @@ def run_window(
     # The endpoint watch, at every attempt: a retry after the endpoint went away fails over.
     settings, _ = watch_endpoints(settings, buckets=settings.run_buckets, trino=settings.trino_register)
     run_id = run_id or f"run-{window.start}-{uuid.uuid4().hex[:8]}"
-    with PipelineLock(
-        settings, run_id, wait_seconds=settings.lock_wait_seconds, lease_seconds=settings.lock_lease_seconds
-    ):
-        spark = build_spark_session(settings, f"curate {window}")
-        ctx = RunContext(settings, definitions, spark, run_id, "run", window, faults, reprocess=reprocess)
+    with exclusive(
+        settings, definitions, run_id, "run", f"curate {window}", window, faults=faults, reprocess=reprocess
+    ) as ctx:
         log.info("run %s: window %s", run_id, window)
         try:
             counts = curate_window(ctx)

@@ -11,10 +11,9 @@ from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
 from jobs.curation import lake, transform
-from jobs.curation.context import RunContext
+from jobs.curation.context import RunContext, exclusive
 from jobs.curation.downstream import gate_and_model
 from jobs.curation.ledger import write_ledger
-from jobs.curation.lock import PipelineLock
 from jobs.curation.silver import write_silver
 from jobs.curation.tables import LEDGER, path_of
 from jobs.definitions import Definitions
@@ -22,7 +21,6 @@ from jobs.errors import LakehouseError
 from jobs.publish import publish_served
 from jobs.quality import QualityGateError
 from jobs.settings import Settings
-from jobs.spark import build_spark_session
 from jobs.validation import validate
 
 log = logging.getLogger("maintenance")
@@ -32,13 +30,9 @@ READ_ERRORS = ("invalid_utf8", "oversize_line", "corrupt_file")
 def rollback_run(settings: Settings, run_id: str, force: bool = False) -> None:
     """Restore every table the run wrote to its version before the run."""
     definitions = Definitions.load(settings)
-    with PipelineLock(
-        settings,
-        f"rollback-{run_id}",
-        wait_seconds=settings.lock_wait_seconds,
-        lease_seconds=settings.lock_lease_seconds,
-    ):
-        spark = build_spark_session(settings, f"rollback {run_id}")
+    rollback_id = f"rollback-{uuid.uuid4().hex[:8]}"
+    with exclusive(settings, definitions, rollback_id, "rollback", f"rollback {run_id}") as ctx:
+        spark = ctx.spark
         ledger_path = path_of(settings, LEDGER)
         if lake.table_version(spark, ledger_path) is None:
             raise LakehouseError(f"no run {run_id}: the ledger ops.pipeline_runs does not exist")
@@ -70,7 +64,6 @@ def rollback_run(settings: Settings, run_id: str, force: bool = False) -> None:
                 "or pass --force to undo them too"
             )
         before = dict(rows[0].versions_before or {})
-        ctx = RunContext(settings, definitions, spark, f"rollback-{uuid.uuid4().hex[:8]}", "rollback", None)
         for table in definitions.table_names:
             version = before.get(table)
             log.info(
@@ -92,11 +85,8 @@ def replay_quarantine(settings: Settings) -> dict:
     definitions = Definitions.load(settings)
     registry = definitions.contracts
     run_id = f"replay-{uuid.uuid4().hex[:8]}"
-    with PipelineLock(
-        settings, run_id, wait_seconds=settings.lock_wait_seconds, lease_seconds=settings.lock_lease_seconds
-    ):
-        spark = build_spark_session(settings, "replay quarantine")
-        ctx = RunContext(settings, definitions, spark, run_id, "replay", None)
+    with exclusive(settings, definitions, run_id, "replay", "replay quarantine") as ctx:
+        spark = ctx.spark
         quarantine_path = ctx.path("quarantine.events")
         with ctx.stage("plan"):
             ctx.versions_before = lake.table_versions(spark, {t: ctx.path(t) for t in definitions.table_names})

@@ -16,13 +16,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from jobs.curation import lake
-from jobs.curation.context import RunContext
+from jobs.curation.context import exclusive
 from jobs.curation.ledger import write_ledger
-from jobs.curation.lock import PipelineLock
 from jobs.curation.tables import path_of
 from jobs.definitions import Definitions
 from jobs.settings import Settings
-from jobs.spark import build_spark_session
 
 log = logging.getLogger("upkeep")
 
@@ -32,11 +30,8 @@ def maintain_tables(settings: Settings) -> dict[str, tuple[int, int]]:
     and records the same figures in a ledger row of kind `maintain`."""
     definitions = Definitions.load(settings)
     run_id = f"maintain-{uuid.uuid4().hex[:8]}"
-    with PipelineLock(
-        settings, run_id, wait_seconds=settings.lock_wait_seconds, lease_seconds=settings.lock_lease_seconds
-    ):
-        spark = build_spark_session(settings, "maintain tables")
-        ctx = RunContext(settings, definitions, spark, run_id, "maintain", None)
+    with exclusive(settings, definitions, run_id, "maintain", "maintain tables") as ctx:
+        spark = ctx.spark
         paths = {table: path_of(settings, table) for table in definitions.published_tables}
         existing = [table for table in paths if table in lake.table_versions(spark, paths)]
 
