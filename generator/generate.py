@@ -21,11 +21,9 @@ import random
 import tempfile
 import time
 import uuid
-import zlib
 from collections import Counter, deque
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -458,14 +456,3 @@ class TruthWriter:
                 },
             },
         }
-
-
-def read_lines(data: bytes) -> Iterator[bytes]:
-    """Decompress a generated file (helper for checks; raises on a truncated member)."""
-    yield from zlib.decompress(data, wbits=31).splitlines()
-
-
-def config_summary(config: GeneratorConfig) -> dict:
-    summary = asdict(config)
-    summary["day"] = config.day.isoformat()
-    return summary

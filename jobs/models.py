@@ -35,7 +35,6 @@ from jobs.settings import PROJECT_ROOT
 from jobs.sql_literals import sql_date_list
 
 MODELS_DIR = PROJECT_ROOT / "models" / "gold"
-SEEDS_DIR = PROJECT_ROOT / "models" / "seeds"
 HEADER = re.compile(r"^\s*/\*\s*---\s*\n(.*?)\n\s*---\s*\*/\s*\n", re.DOTALL)
 REFERENCE = re.compile(r"\{\{\s*([a-z_]+\.[a-z_]+|dates)\s*\}\}")
 

@@ -16,9 +16,6 @@ def arrival_order() -> list[Column]:
     return [F.col("collector_tstamp").asc_nulls_last(), F.col("root_id"), F.col("source_file"), F.col("line_number")]
 
 
-METADATA_COLUMNS = ["root_id", "collector_id", "collector_tstamp", "schema_version", "event_date", "run_id"]
-
-
 def folder_date(source_file: Column) -> Column:
     """The landing date in the path: .../event_date=YYYY-MM-DD/hour=HH/..."""
     landed = F.regexp_extract(source_file, r"event_date=(\d{4}-\d{2}-\d{2})", 1)
