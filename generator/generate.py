@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO, cast
 
 from generator import payloads
 from generator.defects import DefectRates, dumps, make_defect
 from generator.from_contract import ContractPayloads
 from generator.sinks import Sink
+from generator.truth import TruthWriter
 from jobs.contracts import load_contracts
 from jobs.definitions import DEFINITIONS_DIR
 from jobs.landing import marker_key
@@ -51,7 +51,7 @@ HOURLY_PROFILE = (3, 2, 2, 2, 2, 3, 4, 5, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 5, 5, 4,
 TRUTH_PREFIX = "_truth"
 # Random 256-bit transaction hashes: their keys never repeat, and a day holds over a
 # million of them, so the truth writer does not keep them to deduplicate.
-UNIQUE_BY_CONSTRUCTION = {"silver.token_transfers"}
+UNIQUE_BY_CONSTRUCTION = frozenset({"silver.token_transfers"})
 
 
 @dataclass(frozen=True)
@@ -309,7 +309,7 @@ def generate_day(config: GeneratorConfig, sink: Sink, workers: int | None = None
     last_report = time.monotonic()
     with (
         tempfile.TemporaryDirectory(prefix="lakehouse-truth-") as scratch,
-        TruthWriter(Path(scratch), silver_tables(config)) as truth,
+        TruthWriter(Path(scratch), silver_tables(config), UNIQUE_BY_CONSTRUCTION) as truth,
         ProcessPoolExecutor(max_workers=workers) as pool,
     ):
         # pool.map keeps file order: the truth files come out the same for a seed.
@@ -327,7 +327,7 @@ def generate_day(config: GeneratorConfig, sink: Sink, workers: int | None = None
                     truth.lines_total / max(elapsed, 1e-9),
                 )
                 last_report = time.monotonic()
-        manifest = truth.manifest(config)
+        manifest = truth.manifest(described(config))
         truth.close()
         prefix = f"{TRUTH_PREFIX}/event_date={config.day.isoformat()}"
         for name, path in truth.files().items():
@@ -339,120 +339,15 @@ def generate_day(config: GeneratorConfig, sink: Sink, workers: int | None = None
     return {**manifest, "seconds": round(time.monotonic() - started, 2)}
 
 
-class TruthWriter:
-    """Streams the ground truth to gzip files as file results arrive: memory stays
-    bounded by the sets that need deduplicating (keys that may repeat, token states).
-
-    Transfer keys are unique by construction (random 256-bit transaction hashes), and
-    replays and re-sends never add keys, so they are written as they come."""
-
-    def __init__(self, directory: Path, tables: list[str]):
-        self.directory = directory
-        self.tables = tables
-        self.keys = {table: self._open(f"keys/{table}.tsv.gz") for table in tables}
-        self.quarantine = self._open("quarantine.tsv.gz")
-        self.seen: set[str] = set()
-        self.token_latest: dict[str, tuple[int, str]] = {}
-        self.rows: Counter = Counter()
-        self.by_date: dict[str, Counter] = {table: Counter() for table in tables}
-        self.categories: Counter = Counter()
-        self.reasons: Counter = Counter()
-        self.file_kinds: Counter = Counter()
-        self.lines_total = self.lines_readable = self.bytes = 0
-
-    def _open(self, name: str) -> gzip.GzipFile:
-        path = self.directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return gzip.GzipFile(filename="", mode="wb", fileobj=path.open("wb"), mtime=0, compresslevel=3)
-
-    def __enter__(self) -> TruthWriter:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def add(self, result: FileResult) -> None:
-        self.file_kinds[result.kind] += 1
-        self.categories.update(result.categories)
-        self.lines_total += result.lines
-        self.lines_readable += 0 if result.kind == "truncated_gzip" else result.lines
-        self.bytes += result.bytes
-        for row in result.quarantine:
-            self.reasons[row.rsplit("\t", 1)[1]] += 1
-            self.quarantine.write(f"{result.key}\t{row}\n".encode())
-        for table, records in result.keys_by_table.items():
-            if table == "silver.tokens":
-                for record in records:
-                    day, address, block = record.split("\t")
-                    if address not in self.token_latest or int(block) > self.token_latest[address][0]:
-                        self.token_latest[address] = (int(block), day)
-                continue
-            for record in records:
-                if table not in UNIQUE_BY_CONSTRUCTION:
-                    if record in self.seen:
-                        continue
-                    self.seen.add(record)
-                self.keys[table].write(f"{record}\n".encode())
-                self.rows[table] += 1
-                self.by_date[table][record.split("\t", 1)[0]] += 1
-
-    def close(self) -> None:
-        if self.token_latest and not self.keys["silver.tokens"].closed:
-            for address, (block, day) in sorted(self.token_latest.items()):
-                self.keys["silver.tokens"].write(f"{day}\t{address}\t{block}\n".encode())
-                self.rows["silver.tokens"] += 1
-                self.by_date["silver.tokens"][day] += 1
-        for handle in (*self.keys.values(), self.quarantine):
-            if not handle.closed:
-                # the file _open opened (typeshed types fileobj as a protocol without close)
-                raw = cast(BinaryIO, handle.fileobj)
-                handle.close()
-                raw.close()
-
-    def files(self) -> dict[str, Path]:
-        return {str(p.relative_to(self.directory)): p for p in sorted(self.directory.rglob("*.gz"))}
-
-    def manifest(self, config: GeneratorConfig) -> dict:
-        self.close()
-        c = self.categories
-        unparseable = sum(c[k] for k in ("non_json", "truncated_line", "invalid_utf8", "oversize_line"))
-        return {
-            "generator": {
-                "day": config.day.isoformat(),
-                "events": config.events,
-                "seed": config.seed,
-                "collectors": config.collectors,
-                "mix": config.mix,
-                "rates": config.rates.as_dict(),
-                "taxi_old_version_share": config.taxi_old_version_share,
-                "from_contracts": {
-                    t: g.share for t, g in sorted(from_contracts(config.definitions_dir, config.seed).items())
-                },
-            },
-            "files": {
-                "total": sum(self.file_kinds.values()),
-                "empty": self.file_kinds["empty"],
-                "truncated_gzip": self.file_kinds["truncated_gzip"],
-                "bytes": self.bytes,
-            },
-            "lines": {
-                "total": self.lines_total,
-                "readable": self.lines_readable,
-                "by_category": dict(sorted(c.items())),
-            },
-            "expected": {
-                "lines_read": self.lines_readable,
-                "unparseable": unparseable,
-                "valid": sum(c[k] for k in ("valid", "late", "exact_replay", "resend")),
-                "duplicates_in_window": c["exact_replay"] + c["resend"],
-                "quarantine_by_reason": dict(sorted(self.reasons.items())),
-                "silver": {
-                    table: {
-                        "rows": self.rows[table],
-                        "keys_file": f"keys/{table}.tsv.gz",
-                        "by_business_date": dict(sorted(self.by_date[table].items())),
-                    }
-                    for table in self.tables
-                },
-            },
-        }
+def described(config: GeneratorConfig) -> dict:
+    """How a day was generated, for its manifest."""
+    return {
+        "day": config.day.isoformat(),
+        "events": config.events,
+        "seed": config.seed,
+        "collectors": config.collectors,
+        "mix": config.mix,
+        "rates": config.rates.as_dict(),
+        "taxi_old_version_share": config.taxi_old_version_share,
+        "from_contracts": {t: g.share for t, g in sorted(from_contracts(config.definitions_dir, config.seed).items())},
+    }
