@@ -61,7 +61,9 @@ def test_a_new_event_type_added_with_files_only_is_curated_checked_modelled_and_
     definitions_dir, views_dir = with_bike_share(tmp_path)
     dataset = f"tests/bikes-{uuid.uuid4().hex[:6]}"
     config = GeneratorConfig(day=DAY, events=6_000, seed=11, rates=RATES, definitions_dir=definitions_dir)
-    generated = generate_day(config, ObjectStoreBucket.as_loader(settings, settings.raw_bucket, dataset))
+    generated = generate_day(
+        config, ObjectStoreBucket.as_loader(settings, settings.raw_bucket, dataset + "/"), workers=2
+    )
     assert generated["expected"]["silver"][TABLE]["rows"] > 100
     scenario = lake(
         settings,
