@@ -181,7 +181,8 @@ def test_an_incremental_model_appends_each_date_and_run_once(spark, settings, tm
     ).write.format("delta").save(silver)
     (tmp_path / "fct_things.sql").write_text(
         "/* ---\ntable: gold.fct_things\nkeys: [k]\nrefresh: incremental\nincremental_source: silver.things\n"
-        "date_column: business_date\ndepends_on: [silver.things]\n--- */\n"
+        "date_column: business_date\ndepends_on: [silver.things]\n"
+        "checks: {expect: [{type: expect_column_values_to_not_be_null, column: k, severity: error}]}\n--- */\n"
         "SELECT business_date, upper(k) AS k, run_id FROM {{ silver.things }} WHERE business_date IN ({{ dates }})\n"
     )
     model = parse_model(tmp_path / "fct_things.sql")
