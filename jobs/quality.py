@@ -264,10 +264,15 @@ class QualityGate:
         if spec.rows == "touched_dates":
             assert spec.date_column is not None  # from_meta requires it unless rows is all
             table = table.where(F.col(spec.date_column).isin(dates)) if dates else table.limit(0)
-        if spec.freshness and window is not None:
-            newest = window_end_instant(window.end, spec.freshness.get("timezone", "UTC"))
+        # A run measures freshness against its window's end; a replay, which has no window,
+        # against the end of the latest date it touched (the same for a one-day run).
+        end = window.end if window is not None else (max(dates) + timedelta(days=1) if dates else None)
+        if spec.freshness and end is not None:
+            newest = window_end_instant(end, spec.freshness.get("timezone", "UTC"))
             hours = (F.unix_timestamp(newest) - F.unix_timestamp(F.col(spec.freshness["column"]))) / 3600.0
             table = table.withColumn("hours_before_window_end", hours)
+        elif spec.freshness:  # nothing touched: an empty batch, the column typed
+            table = table.withColumn("hours_before_window_end", F.lit(None).cast("double"))
         for ref in spec.references:
             known = self.read(ref.table)
             keys = (
