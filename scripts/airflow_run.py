@@ -69,9 +69,10 @@ def wait(airflow: Airflow, dag_id: str, run_id: str, timeout: float) -> str:
         line = ", ".join(
             f"{t['task_id']}={t['state'] or 'none'}" for t in sorted(tasks, key=lambda t: t["start_date"] or "~")
         )
-        if line != shown:
+        # The run's own state follows its last task's by a poll or so: a change of either is shown.
+        if f"{state}: {line}" != shown:
             print(f"{time.strftime('%H:%M:%S')} {dag_id} {run_id}: {state}: {line}", flush=True)
-            shown = line
+            shown = f"{state}: {line}"
         if state in FINISHED:
             return state
         time.sleep(5)
