@@ -11,6 +11,9 @@ import random
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
+from jobs.contracts import CONTRACTS_DIR
+from jobs.envelope import load_envelope
+
 if TYPE_CHECKING:
     from generator.from_contract import ContractPayloads
 
@@ -68,15 +71,8 @@ class DefectRates:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-ENVELOPE_FIELDS = (
-    "event_type",
-    "schema_version",
-    "payload",
-    "collector_tstamp",
-    "root_id",
-    "collector_id",
-    "enriched_tstamp",
-)
+# The envelope's required fields, from its contract: deleting one is missing_field:<name>.
+ENVELOPE_FIELDS = tuple(f.name for f in load_envelope(CONTRACTS_DIR).fields if not f.nullable)
 
 # Numeric payload fields that a broken producer sends as text, per event type.
 WRONG_TYPE_FIELDS = {
