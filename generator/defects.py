@@ -74,17 +74,6 @@ class DefectRates:
 # The envelope's required fields, from its contract: deleting one is missing_field:<name>.
 ENVELOPE_FIELDS = tuple(f.name for f in load_envelope(CONTRACTS_DIR).fields if not f.nullable)
 
-# Numeric payload fields that a broken producer sends as text, per event type.
-WRONG_TYPE_FIELDS = {
-    "YellowTaxiTripRecords": ("passenger_count", "trip_distance", "PULocationID", "fare_amount"),
-    "EthereumTokenTransfer": ("log_index", "block_number", "value"),
-    "EthereumToken": ("decimals", "block_number"),
-}
-REQUIRED_PAYLOAD_FIELDS = {
-    "YellowTaxiTripRecords": ("VendorID", "tpep_pickup_datetime", "PULocationID", "total_amount"),
-    "EthereumTokenTransfer": ("transaction_hash", "log_index", "token_address", "block_timestamp"),
-    "EthereumToken": ("address", "block_number"),
-}
 NON_JSON_LINES = (
     "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
     "ERROR collector: upstream timed out after 30000 ms",
@@ -95,36 +84,6 @@ NON_JSON_LINES = (
 
 def dumps(envelope: dict) -> str:
     return json.dumps(envelope, separators=(",", ":"))
-
-
-def _break_rule(rng: random.Random, event_type: str, payload: dict) -> str:
-    """Violate exactly one contract rule; returns its reason code."""
-    if event_type == "YellowTaxiTripRecords":
-        choice = rng.randrange(4)
-        if choice == 0:
-            payload["tpep_dropoff_datetime"], payload["tpep_pickup_datetime"] = (
-                payload["tpep_pickup_datetime"],
-                payload["tpep_dropoff_datetime"],
-            )
-            if payload["tpep_dropoff_datetime"] == payload["tpep_pickup_datetime"]:
-                payload["tpep_pickup_datetime"] = payload["tpep_pickup_datetime"][:-1] + "9"
-            return "rule:dropoff_before_pickup"
-        if choice == 1:
-            payload["total_amount"] = round(payload["total_amount"] + 5.0, 2)
-            return "rule:total_mismatch"
-        if choice == 2:
-            payload["PULocationID"] = 999
-            return "rule:pu_location_id_range"
-        payload["VendorID"] = 3
-        return "rule:vendor_id_enum"
-    if event_type == "EthereumTokenTransfer":
-        if rng.random() < 0.5:
-            payload["token_address"] = payload["token_address"][:-2]
-            return "rule:token_address_pattern"
-        payload["log_index"] = -1
-        return "rule:log_index_range"
-    payload["decimals"] = 300
-    return "rule:decimals_range"
 
 
 def _break_envelope(rng: random.Random, envelope: dict) -> tuple[str, str]:
@@ -146,24 +105,21 @@ def _break_envelope(rng: random.Random, envelope: dict) -> tuple[str, str]:
     return dumps(envelope), "missing_field:collector_id"
 
 
-def make_defect(
-    rng: random.Random, kind: str, envelope: dict, from_contract: ContractPayloads | None = None
-) -> tuple[bytes, str]:
-    """Turn a valid envelope (a fresh copy, free to change) into a bad line.
-    `from_contract`: the payloads of an event type made from its contract alone, which
-    break their own fields."""
-    event_type = envelope["event_type"]
+def make_defect(rng: random.Random, kind: str, envelope: dict, payloads: ContractPayloads) -> tuple[bytes, str]:
+    """Turn a valid envelope (a fresh copy, free to change) into a bad line. `payloads`:
+    those of the envelope's version, which break their own fields and rules."""
     payload = envelope["payload"]
-    if from_contract is not None and kind in ("wrong_type", "missing_payload_field", "rule_violation"):
+    if kind in ("wrong_type", "missing_payload_field", "rule_violation"):
         broken = {
-            "wrong_type": from_contract.wrong_type,
-            "missing_payload_field": from_contract.missing_field,
-            "rule_violation": from_contract.break_rule,
+            "wrong_type": payloads.wrong_type,
+            "missing_payload_field": payloads.missing_field,
+            "rule_violation": payloads.break_rule,
         }[kind](rng, payload)
-        reason = broken or from_contract.missing_field(rng, payload)  # nothing of that kind to break
+        reason = broken or payloads.missing_field(rng, payload)  # nothing of that kind to break
         return dumps(envelope).encode(), reason
     if kind == "unknown_event_type":
-        envelope["event_type"] = rng.choice(("BitcoinBlock", "GreenTaxiTripRecords", "yellowtaxitriprecords"))
+        known = envelope["event_type"]  # a type no contract has, or a known one misspelt
+        envelope["event_type"] = rng.choice(("BitcoinBlock", known.lower(), f"{known}V2"))
         return dumps(envelope).encode(), "unknown_event_type"
     if kind == "unknown_schema_version":
         envelope["schema_version"] = rng.choice(("2-0-0", "1-9-0", "0-0-1"))
@@ -173,10 +129,6 @@ def make_defect(
     if kind == "truncated_line":
         text = dumps(envelope)
         return text[: rng.randint(1, len(text) - 2)].encode(), "malformed_json"
-    if kind == "wrong_type":
-        name = rng.choice(WRONG_TYPE_FIELDS[event_type])
-        payload[name] = rng.choice(("n/a", "two", "latest", "0x1f", "")) if name != "value" else "0x1f"
-        return dumps(envelope).encode(), f"wrong_type:payload.{name}"
     if kind == "missing_envelope_field":
         name = rng.choice(ENVELOPE_FIELDS)
         del envelope[name]
@@ -184,13 +136,6 @@ def make_defect(
     if kind == "envelope_violation":
         line, reason = _break_envelope(rng, envelope)
         return line.encode(), reason
-    if kind == "missing_payload_field":
-        name = rng.choice(REQUIRED_PAYLOAD_FIELDS[event_type])
-        del payload[name]
-        return dumps(envelope).encode(), f"missing_field:payload.{name}"
-    if kind == "rule_violation":
-        reason = _break_rule(rng, event_type, payload)
-        return dumps(envelope).encode(), reason
     if kind == "invalid_utf8":
         data = dumps(envelope).encode()
         cut = data.index(b'"collector_id":"') + len(b'"collector_id":"')

@@ -3,17 +3,31 @@
 Every field gets a value its contract accepts: a type's value within `min`/`max`, one
 of the `enum`, a string matching the `pattern` (rstr) or within `max_length`, a
 timestamp in the field's `format` and `timezone`, a null now and then where the field
-is nullable. Cross-field rules hold (a compared pair is put in order; a sum is the sum
-of its parts). The contract's `generate:` section adds realism as data:
+is nullable. Cross-field rules hold (a compared pair is put in order, as the pipeline
+reads it back; a sum is the sum of its parts). The contract's `generate:` section adds
+realism as data (docs/adding-a-source.md):
 
     generate:
-      share: 0.05                        # of a day's events
-      fields:
+      share: 0.05                           # weight of this type in a day's events
+      versions: {1-0-0: 0.2}                # of them, sent in an older version
+      group:                                # events that come in groups (a transaction's logs)
+        size: {1: 60, 2: 25}                #   weights of the group sizes
+        shared: [transaction_hash]          #   fields the events of a group share
+        sequence: {log_index: [0, 300]}     #   a field counting up within the group from a start
+      unique_keys: true                     # keys never repeat (a random 256-bit hash in them)
+      fields:                               # in order: each may read those before it
         rider_type: {choice: {member: 0.7, casual: 0.3}}
-        start_station: {pool: 400}        # values drawn (skewed) from a fixed pool of 400
-        duration_s: {uniform: [120, 3600]}
-        ended_at: {after: started_at, minutes: [2, 60]}
-        duration_s: {seconds_between: [started_at, ended_at]}   # consistent with both
+        start_station: {pool: 400}          # drawn (skewed) from 400 values made once
+        from_address: {formula: "hex(160)", pool: {name: wallets, size: 100000, skew: 3}}
+        trip_minutes: {let: "max(2.0, lognormvariate(2.6, 0.55))"}   # a helper, not sent
+        ended_at: {formula: "started_at + minutes(trip_minutes)"}
+        decimals: {choice: {18: 70, 6: 12}, same_for: [address]}    # the same for an address
+
+A field's value comes from one source: `choice`, `uniform: [low, high]`, `formula`
+(an expression over the fields before it, see Draws and FORMULA_NODES), `seed: {table, column}`
+(a value of a seed table), `pattern` (a regular expression), `after: field` with
+`minutes: [low, high]`, `seconds_between: [start, end]`, or, with none, the contract's.
+`pool`, `same_for` and `nulls` (a share of nulls) modify any source.
 
 Defects break exactly one thing the contract checks, and name the reason code the
 pipeline must give (jobs/validation.py). The truth record of a valid payload is its
@@ -22,10 +36,16 @@ business date and business key, rendered as the silver table's columns read as t
 
 from __future__ import annotations
 
+import ast
+import csv
+import hashlib
 import random
 import re
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,7 +57,8 @@ JAVA_TOKENS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss
 JAVA_TOKEN = re.compile(r"'([^']*)'|yyyy|MM|dd|HH|mm|ss|[A-Za-z]")
 NULL_SHARE = 0.02
 POOL_SKEW = 2.0
-GENERATORS = {"choice", "pool", "uniform", "after", "seconds_between"}
+SOURCES = {"choice", "uniform", "formula", "let", "seed", "pattern", "after", "seconds_between"}
+MODIFIERS = {"pool", "same_for", "nulls", "minutes"}
 POOL_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)  # pools do not depend on the day
 
 
@@ -58,69 +79,209 @@ def strftime_pattern(java: str) -> str:
     return JAVA_TOKEN.sub(token, java)
 
 
-class ContractPayloads:
-    """Valid payloads of one contract, their truth records and their defects."""
+@cache
+def seed_rows(path: Path) -> tuple[dict[str, str], ...]:
+    with path.open(newline="") as handle:
+        return tuple(csv.DictReader(handle))
 
-    def __init__(self, contract: Contract, seed: int):
+
+class Draws:
+    """What a formula may call. Random draws come from `rng`, which the generator points
+    at the stream of the field being made."""
+
+    def __init__(self, seed: int, seeds_dir: Path):
+        self.seed, self.seeds_dir = seed, seeds_dir
+        self.rng = random.Random(seed)
+        self.lookups: dict[tuple[str, str, str], dict[str, str]] = {}
+
+    def functions(self) -> dict[str, Any]:
+        return {
+            "random": self.random,
+            "uniform": self.uniform,
+            "randint": self.randint,
+            "lognormvariate": self.lognormvariate,
+            "bits": self.bits,
+            "hex": self.hex,
+            "digest": self.digest,
+            "lookup": self.lookup,
+            "seconds": lambda n: timedelta(seconds=int(n)),
+            "minutes": lambda n: timedelta(seconds=int(n * 60)),
+            "epoch": lambda moment: int(moment.timestamp()),
+            "snap": lambda moment, step: moment - timedelta(seconds=int(moment.timestamp()) % step),
+            **{f.__name__: f for f in (round, int, float, str, min, max, abs)},
+        }
+
+    def random(self) -> float:
+        return self.rng.random()
+
+    def uniform(self, low: float, high: float) -> float:
+        return self.rng.uniform(low, high)
+
+    def randint(self, low: int, high: int) -> int:
+        return self.rng.randint(low, high)
+
+    def lognormvariate(self, mu: float, sigma: float) -> float:
+        return self.rng.lognormvariate(mu, sigma)
+
+    def bits(self, low: int, high: int) -> int:
+        """A number of `low` to `high` bits, the top one set (a uint256 spread over its range)."""
+        size = self.rng.randint(low, high)
+        return self.rng.getrandbits(size) | (1 << (size - 1))
+
+    def hex(self, bits: int) -> str:
+        """Random 0x-prefixed hex of `bits` bits (a hash, an address)."""
+        return f"0x{self.rng.getrandbits(bits):0{bits // 4}x}"
+
+    def digest(self, chars: int, *parts: Any) -> str:
+        """0x-prefixed hex that is a function of the seed and `parts` (a block's hash)."""
+        text = ":".join(str(p) for p in (self.seed, *parts))
+        return "0x" + hashlib.sha256(text.encode()).hexdigest()[:chars]
+
+    def lookup(self, table: str, key_column: str, key: Any, column: str) -> str | None:
+        """`column` of the row of seed `table` whose `key_column` is `key`."""
+        index = self.lookups.get((table, key_column, column))
+        if index is None:
+            rows = seed_rows(self.seeds_dir / f"{table}.csv")
+            index = self.lookups[(table, key_column, column)] = {row[key_column]: row[column] for row in rows}
+        return index.get(str(key))
+
+
+class ContractPayloads:
+    """Valid payloads of one contract version, their truth records and their defects.
+    `generate`: the realism to apply (the current version's, for an older one)."""
+
+    def __init__(self, contract: Contract, seed: int, generate: dict | None = None, seeds_dir: Path | None = None):
         self.contract = contract
-        self.share = float(contract.generate.get("share", 0))
-        self.profile: dict[str, dict] = dict(contract.generate.get("fields") or {})
+        generate = contract.generate if generate is None else generate
+        self.share = float(generate.get("share", 0))
         by_name = {spec.name: spec for spec in contract.fields}
-        unknown = set(self.profile) - set(by_name)
-        if unknown:
-            raise GenerateError(f"{contract.source}: generate.fields names unknown fields {sorted(unknown)}")
-        for name, spec in self.profile.items():
-            if not isinstance(spec, dict) or len(spec.keys() & GENERATORS) != 1:
-                raise GenerateError(f"{contract.source}: generate.fields.{name} is one of {sorted(GENERATORS)}")
-        self.fields = contract.fields
+        self.by_name, self.fields = by_name, contract.fields
+        profile: dict[str, dict] = dict(generate.get("fields") or {})
+        for name, spec in profile.items():
+            if not isinstance(spec, dict) or len(spec.keys() & SOURCES) > 1 or set(spec) - SOURCES - MODIFIERS:
+                raise GenerateError(
+                    f"{contract.source}: generate.fields.{name} takes one of {sorted(SOURCES)} and {sorted(MODIFIERS)}"
+                )
+        unknown = sorted(n for n, s in profile.items() if "let" not in s and n not in by_name)
+        if unknown and generate is contract.generate:
+            raise GenerateError(f"{contract.source}: generate.fields names unknown fields {unknown}")
+        # An older version takes the current one's realism for the fields it has.
+        self.profile = {n: s for n, s in profile.items() if "let" in s or n in by_name}
         self.by_column = {spec.column: spec for spec in contract.fields}
         self.formats = {s.name: strftime_pattern(s.format or "") for s in self.fields if s.type == "timestamp"}
         self.zones = {s.name: ZoneInfo(s.timezone or "UTC") for s in self.fields if s.type == "timestamp"}
         self.date_field = contract.field(contract.business_date)
         key = set(contract.business_key)
         self.required = [s for s in self.fields if not s.nullable or s.column in key]
-        rng = random.Random(f"{seed}:{contract.id}:pools")
-        self.pools = {
-            name: [self.value(rng, by_name[name], {}, POOL_MOMENT, free=True) for _ in range(int(spec["pool"]))]
-            for name, spec in self.profile.items()
-            if "pool" in spec
-        }
         self.rules_columns = {c for rule in contract.rules for c in rule.columns}
+        self.seed = seed
+        self.draws = Draws(seed, seeds_dir or Path(contract.source).parent.parent / "seeds")
+        self.functions = {"__builtins__": {}, **self.draws.functions()}
+        self.compiled = {
+            name: compile_formula(
+                str(spec.get("formula", spec.get("let"))), set(self.functions), f"{contract.source}: {name}"
+            )
+            for name, spec in self.profile.items()
+            if "formula" in spec or "let" in spec
+        }
+        self.pools: dict[str, dict[int, Any]] = {name: {} for name, s in self.profile.items() if "pool" in s}
+        # Fields the contract alone makes come first (in any order), then the profile's, in its order.
+        self.plain = [s for s in self.fields if s.name not in self.profile and s is not self.date_field]
+        group = generate.get("group") or {}
+        self.group_sizes = {int(k): float(v) for k, v in (group.get("size") or {}).items()}
+        self.group_shared = tuple(group.get("shared") or ())
+        self.sequence = dict(group.get("sequence") or {})
+        self.unique_keys = bool(generate.get("unique_keys"))
 
     # -- valid payloads ----------------------------------------------------------------
-    def payload(self, rng: random.Random, moment: datetime) -> dict:
-        """A valid payload whose business date field is `moment` (UTC)."""
-        instants: dict[str, datetime] = {}
+    def payload(self, rng: random.Random, moment: datetime, group: deque | None = None) -> dict:
+        """A valid payload whose business date field is `moment` (UTC). `group`: the
+        open group of this type (None: the payload opens none, as a late event does)."""
+        fixed: dict[str, Any] = {}
+        if self.group_sizes and group:
+            fixed = group.popleft()
+        names: dict[str, Any] = {}  # what formulas read: values, timestamps as instants
         payload: dict[str, Any] = {}
-        for spec in self.fields:
-            payload[spec.name] = self.value(rng, spec, instants, moment)
+        date = self.date_field.name
+        names[date] = moment.replace(microsecond=0)
+        payload[date] = self.render_instant(self.date_field, names[date])
+        for spec in self.plain:
+            payload[spec.name] = self.value(rng, spec, {}, names)
+        for name, value in fixed.items():
+            payload[name] = value
+            shared = self.by_name[name]
+            names[name] = self.instant(shared, value) if shared.type == "timestamp" else value
+        for name, custom in self.profile.items():
+            if name in fixed:
+                continue
+            field_spec = self.by_name.get(name)
+            if field_spec is None:  # a helper (`let`)
+                names[name] = self.formula(rng, name, custom, names)
+            else:
+                payload[name] = self.value(rng, field_spec, custom, names)
         for rule in self.contract.rules:
-            self.hold(rule, payload, instants)
+            self.hold(rule, payload, names)
+        if not fixed:
+            for name, (low, high) in self.sequence.items():
+                payload[name] = rng.randint(low, high)
+            if self.group_sizes and group is not None:
+                self.open_group(rng, payload, group)
         return payload
 
-    def value(self, rng: random.Random, spec: FieldSpec, instants: dict, moment: datetime, free: bool = False) -> Any:
-        custom = {} if free else self.profile.get(spec.name, {})
-        if spec.nullable and spec.column not in self.contract.business_key and not free and rng.random() < NULL_SHARE:
+    def open_group(self, rng: random.Random, payload: dict, group: deque) -> None:
+        """Queue the rest of the group the payload opens: they share its `shared` fields
+        and count its `sequence` fields up."""
+        size = rng.choices(list(self.group_sizes), weights=list(self.group_sizes.values()))[0]
+        shared = {name: payload[name] for name in self.group_shared}
+        for position in range(1, size):
+            group.append({**shared, **{name: payload[name] + position for name in self.sequence}})
+
+    def value(self, rng: random.Random, spec: FieldSpec, custom: dict, names: dict) -> Any:
+        """A value of the field, made as `custom` says (with its modifiers)."""
+        nulls = custom.get("nulls", 0 if custom else NULL_SHARE)
+        if nulls and spec.nullable and spec.column not in self.contract.business_key and rng.random() < nulls:
+            names[spec.name] = None
             return None
         if "pool" in custom:
-            pool = self.pools[spec.name]
-            return pool[min(int(len(pool) * rng.random() ** POOL_SKEW), len(pool) - 1)]
+            pool = custom["pool"] if isinstance(custom["pool"], dict) else {"size": custom["pool"]}
+            size, skew = int(pool["size"]), float(pool.get("skew", POOL_SKEW))
+            index = min(int(size * rng.random() ** skew), size - 1)
+            made = self.pools[spec.name]
+            if index not in made:
+                stream = random.Random(f"{self.seed}:pool:{pool.get('name', self.contract.id + spec.name)}:{index}")
+                made[index] = self.make(stream, spec, custom, {}, POOL_MOMENT)
+            value = made[index]
+        elif "same_for" in custom:
+            stream = random.Random(f"{self.seed}:{spec.name}:" + ":".join(str(names[n]) for n in custom["same_for"]))
+            value = self.make(stream, spec, custom, names, names[self.date_field.name])
+        else:
+            value = self.make(rng, spec, custom, names, names[self.date_field.name])
+        if spec.type == "timestamp" and value is not None:
+            names[spec.name] = value
+            return self.render_instant(spec, value)
+        names[spec.name] = value
+        return value
+
+    def make(self, rng: random.Random, spec: FieldSpec, custom: dict, names: dict, moment: datetime) -> Any:
+        """A value from the field's source, typed as the field is (timestamps as instants)."""
+        if "formula" in custom:
+            return self.typed(spec, self.formula(rng, spec.name, custom, names))
         if "choice" in custom:
             options = custom["choice"]
-            return rng.choices(list(options), weights=list(options.values()))[0]
-        if spec.type == "timestamp":
-            if spec is self.date_field:
-                instant = moment.replace(microsecond=0)
-            elif "after" in custom:
-                low, high = custom.get("minutes", (1, 60))
-                instant = instants[custom["after"]] + timedelta(seconds=rng.randint(int(low * 60), int(high * 60)))
-            else:
-                instant = moment.replace(microsecond=0) + timedelta(seconds=rng.randint(0, 3600))
-            instants[spec.name] = instant
-            return instant.astimezone(self.zones[spec.name]).strftime(self.formats[spec.name])
+            return self.typed(spec, rng.choices(list(options), weights=list(options.values()))[0])
+        if "seed" in custom:
+            rows = seed_rows(self.draws.seeds_dir / f"{custom['seed']['table']}.csv")
+            return self.typed(spec, rng.choice(rows)[custom["seed"]["column"]])
+        if "pattern" in custom:
+            return rstr.Rstr(rng).xeger(custom["pattern"])
+        if "after" in custom:
+            low, high = custom.get("minutes", (1, 60))
+            return names[custom["after"]] + timedelta(seconds=rng.randint(int(low * 60), int(high * 60)))
         if "seconds_between" in custom:
-            start, end = (instants[name] for name in custom["seconds_between"])
+            start, end = (names[name] for name in custom["seconds_between"])
             return int((end - start).total_seconds())
+        if spec.type == "timestamp":
+            return moment.replace(microsecond=0) + timedelta(seconds=rng.randint(0, 3600))
         if spec.enum:
             return rng.choice(spec.enum)
         if "uniform" in custom:
@@ -135,6 +296,30 @@ class ContractPayloads:
         length = min(spec.max_length or 12, 12)
         return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(1, length)))
 
+    def formula(self, rng: random.Random, name: str, custom: dict, names: dict) -> Any:
+        self.draws.rng = rng
+        try:
+            return eval(self.compiled[name], self.functions, names)  # checked by compile_formula
+        except Exception as error:
+            expression = custom.get("formula", custom.get("let"))
+            raise GenerateError(f"{self.contract.source}: generate.fields.{name}: {expression!r}: {error}") from error
+
+    @staticmethod
+    def typed(spec: FieldSpec, value: Any) -> Any:
+        if value is None or spec.type == "timestamp":
+            return value
+        if spec.type in ("integer", "long"):
+            return int(value)
+        if spec.type == "uint256":
+            return str(int(value))
+        if spec.type == "double":
+            return float(value)
+        if spec.type.startswith("decimal"):
+            return float(round(Decimal(str(value)), decimal_scale(spec)))
+        if spec.type == "boolean":
+            return bool(value)
+        return str(value)
+
     @staticmethod
     def number(rng: random.Random, spec: FieldSpec, low: float, high: float | None) -> Any:
         if spec.type == "uint256":
@@ -144,46 +329,51 @@ class ContractPayloads:
             return rng.randint(int(low), largest)
         value = rng.uniform(float(low), float(high) if high is not None else float(low) + 1000.0)
         if spec.type.startswith("decimal"):
-            scale = int(spec.type.rstrip(")").split(",")[1])
-            return float(round(Decimal(value), scale))
+            return float(round(Decimal(value), decimal_scale(spec)))
         return round(value, 3)
 
-    def hold(self, rule: CompareRule | SumRule, payload: dict, instants: dict) -> None:
-        """Make a cross-field rule true of the payload."""
+    def hold(self, rule: CompareRule | SumRule, payload: dict, names: dict) -> None:
+        """Make a cross-field rule true of the payload, as the pipeline reads it."""
         if isinstance(rule, SumRule):
             total, parts = self.by_column[rule.total], [self.by_column[c] for c in rule.parts]
-            parts_sum = sum((Decimal(str(payload[p.name] or 0)) for p in parts), Decimal(0))
-            payload[total.name] = float(round(parts_sum, 2))
+            parts_sum = sum((Decimal(str(payload[p.name] or 0)) for p in parts if p.name in payload), Decimal(0))
+            payload[total.name] = names[total.name] = float(round(parts_sum, 2))
             return
         left, right = self.by_column[rule.left], self.by_column[rule.right]
         a, b = payload[left.name], payload[right.name]
         if a is None or b is None:
             return
-        keys = (instants[left.name], instants[right.name]) if left.type == "timestamp" else (a, b)
-        holds = {"<": keys[0] < keys[1], "<=": keys[0] <= keys[1], ">": keys[0] > keys[1], ">=": keys[0] >= keys[1]}
-        if rule.op in holds and not holds[rule.op]:
+        # Timestamps as the pipeline reads their text back: a wall-clock time of a repeated
+        # hour takes the earlier offset, so a trip across it may read as ending first.
+        keys = (self.instant(left, a), self.instant(right, b)) if left.type == "timestamp" else (a, b)
+        if not compare(rule.op, *keys):
             payload[left.name], payload[right.name] = b, a
-            if left.type == "timestamp":
-                instants[left.name], instants[right.name] = instants[right.name], instants[left.name]
+            names[left.name], names[right.name] = names[right.name], names[left.name]
 
     # -- the truth ---------------------------------------------------------------------
     def truth(self, payload: dict) -> str:
-        """business_date<TAB>key|key|...: the silver row's date and key columns as text."""
+        """business_date<TAB>key|key|...[<TAB>latest_by]: the silver row's date and key
+        columns (and, for a dimension, the column whose latest value wins) as text."""
         spec = self.date_field
         instant = self.instant(spec, payload[spec.name])
         business_date = instant.astimezone(self.zones[spec.name]).date().isoformat()
         key = "|".join(self.render(self.by_column[column], payload) for column in self.contract.business_key)
+        if self.contract.latest_by:
+            return f"{business_date}\t{key}\t{self.render(self.by_column[self.contract.latest_by], payload)}"
         return f"{business_date}\t{key}"
 
     def instant(self, spec: FieldSpec, text: str) -> datetime:
-        return datetime.strptime(text, self.formats[spec.name]).replace(tzinfo=self.zones[spec.name])
+        return parse_instant(text, self.formats[spec.name], self.zones[spec.name])
+
+    def render_instant(self, spec: FieldSpec, instant: datetime) -> str:
+        return instant.astimezone(self.zones[spec.name]).strftime(self.formats[spec.name])
 
     def render(self, spec: FieldSpec, payload: dict) -> str:
         value = payload[spec.name]
         if spec.type == "timestamp":  # silver holds the instant; read as UTC text
             return self.instant(spec, value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         if spec.type.startswith("decimal"):
-            return f"{Decimal(str(value)):.{int(spec.type.rstrip(')').split(',')[1])}f}"
+            return f"{Decimal(str(value)):.{decimal_scale(spec)}f}"
         if spec.type == "boolean":
             return str(value).lower()
         return str(value)
@@ -205,18 +395,28 @@ class ContractPayloads:
         return f"missing_field:payload.{spec.name}"
 
     def break_rule(self, rng: random.Random, payload: dict) -> str | None:
-        """One field rule broken (a value out of range, off the enum, off the pattern),
-        on a field no cross-field rule reads; None if the contract has no such rule."""
-        candidates = [
+        """One rule broken: a cross-field rule, or a field's range, enum or pattern on a
+        field no cross-field rule reads. None if the contract has no rule to break."""
+        fields = [
             s
             for s in self.fields
             if s.column not in self.rules_columns
             and s is not self.date_field
             and ((s.is_numeric and (s.min is not None or s.max is not None)) or s.enum or s.pattern)
         ]
+        rules = [r for r in self.contract.rules if isinstance(r, SumRule) or r.op in ("<", "<=", ">", ">=")]
+        candidates: list[FieldSpec | CompareRule | SumRule] = [*fields, *rules]
         if not candidates:
             return None
-        spec = rng.choice(candidates)
+        target = rng.choice(candidates)
+        if isinstance(target, SumRule):
+            total = self.by_column[target.total].name
+            payload[total] = round(payload[total] + 5.0, 2)
+            return f"rule:{target.code}"
+        if isinstance(target, CompareRule):
+            self.reverse(target, payload)
+            return f"rule:{target.code}"
+        spec = target
         if spec.enum:
             payload[spec.name] = "zzz" if isinstance(spec.enum[0], str) else max(spec.enum) + 1000
             return f"rule:{spec.column}_enum"
@@ -229,3 +429,57 @@ class ContractPayloads:
             assert spec.min is not None
             payload[spec.name] = (spec.min - 1) if spec.type in ("integer", "long") else spec.min - 1.5
         return f"rule:{spec.column}_range"
+
+    def reverse(self, rule: CompareRule, payload: dict) -> None:
+        """Make a comparison plainly false: the left side a day (or 1) on the wrong side."""
+        left, right = self.by_column[rule.left], self.by_column[rule.right]
+        sign = -1 if rule.op in (">", ">=") else 1
+        if right.type == "timestamp":
+            moved = self.instant(right, payload[right.name]) + sign * timedelta(days=1)
+            payload[left.name] = self.render_instant(left, moved)
+        else:
+            payload[left.name] = (payload[right.name] or 0) + sign
+
+
+# What a formula may hold: arithmetic, comparisons, conditionals, literals, subscripts,
+# calls of FORMULA_FUNCTIONS and of the text methods below, and names of earlier fields.
+FORMULA_NODES = (
+    ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call, ast.Name,
+    ast.Load, ast.Constant, ast.Tuple, ast.List, ast.Subscript, ast.Slice, ast.Attribute,
+    ast.operator, ast.unaryop, ast.boolop, ast.cmpop,
+)  # fmt: skip
+TEXT_METHODS = {"lower", "upper", "title", "zfill"}
+
+
+def compile_formula(expression: str, functions: set[str], where: str) -> Any:
+    """A formula compiled once, after checking it holds nothing but FORMULA_NODES: a
+    contract's formula is data, not a way to run code."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError as error:
+        raise GenerateError(f"{where}: {expression!r} is not an expression: {error.msg}") from error
+    for node in ast.walk(tree):
+        if not isinstance(node, FORMULA_NODES):
+            raise GenerateError(f"{where}: {expression!r}: a formula may not hold {type(node).__name__}")
+        if isinstance(node, ast.Attribute) and node.attr not in TEXT_METHODS:
+            raise GenerateError(f"{where}: {expression!r}: only the text methods {sorted(TEXT_METHODS)} may be called")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in functions:
+            raise GenerateError(f"{where}: {expression!r}: unknown function {node.func.id!r}")
+        if isinstance(node, ast.Call) and not isinstance(node.func, (ast.Name, ast.Attribute)):
+            raise GenerateError(f"{where}: {expression!r}: only functions by name may be called")
+    return compile(tree, where, "eval")
+
+
+@lru_cache(maxsize=8192)
+def parse_instant(text: str, strftime: str, zone: ZoneInfo) -> datetime:
+    """A timestamp's text read back as the pipeline reads it (a repeated hour's wall-clock
+    time takes the earlier offset); cached, as a block's time is read for each of its logs."""
+    return datetime.strptime(text, strftime).replace(tzinfo=zone)
+
+
+def compare(op: str, a: Any, b: Any) -> bool:
+    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b, "!=": a != b}[op]
+
+
+def decimal_scale(spec: FieldSpec) -> int:
+    return int(spec.type.rstrip(")").split(",")[1])

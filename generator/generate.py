@@ -26,9 +26,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 
-from generator import payloads
 from generator.defects import DefectRates, dumps, make_defect
 from generator.from_contract import ContractPayloads
 from generator.sinks import Sink
@@ -39,19 +39,9 @@ from jobs.landing import marker_key
 
 log = logging.getLogger("generate")
 
-EVENT_TABLES = {
-    "YellowTaxiTripRecords": "silver.taxi_trips",
-    "EthereumTokenTransfer": "silver.token_transfers",
-    "EthereumToken": "silver.tokens",
-}
-# One day of token transfers dominates; ~100k taxi trips per 1.3M events.
-DEFAULT_MIX = {"EthereumTokenTransfer": 0.915, "YellowTaxiTripRecords": 0.077, "EthereumToken": 0.008}
 # Share of a day's events per UTC hour: quiet nights, busy afternoons.
 HOURLY_PROFILE = (3, 2, 2, 2, 2, 3, 4, 5, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 5, 5, 4, 4, 3, 3)
 TRUTH_PREFIX = "_truth"
-# Random 256-bit transaction hashes: their keys never repeat, and a day holds over a
-# million of them, so the truth writer does not keep them to deduplicate.
-UNIQUE_BY_CONSTRUCTION = frozenset({"silver.token_transfers"})
 
 
 @dataclass(frozen=True)
@@ -61,36 +51,71 @@ class GeneratorConfig:
     seed: int = 42
     collectors: int = 3
     max_events_per_file: int = 25_000
-    taxi_old_version_share: float = 0.2  # producers still on YellowTaxiTripRecords 1-0-0
-    mix: dict = field(default_factory=lambda: dict(DEFAULT_MIX))
     rates: DefectRates = field(default_factory=DefectRates)
-    definitions_dir: str = ""  # whose contracts with a `generate.share` join the mix ("" = this project's)
+    definitions_dir: str = ""  # whose contracts are generated ("" = this project's)
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One event type as the generator makes it: its versions' payloads, weighted."""
+
+    name: str
+    share: float
+    versions: tuple[ContractPayloads, ...]
+    weights: tuple[float, ...]
+
+    @property
+    def current(self) -> ContractPayloads:
+        return self.versions[0]
+
+    def pick(self, rng: random.Random) -> ContractPayloads:
+        if len(self.versions) == 1:
+            return self.versions[0]
+        return rng.choices(self.versions, weights=self.weights)[0]
 
 
 @lru_cache(maxsize=4)
-def from_contracts(definitions_dir: str, seed: int) -> dict[str, ContractPayloads]:
-    """The event types generated from their contracts alone: those with no payload code
-    here (payloads.py) whose current contract gives them a share of the day."""
+def from_contracts(definitions_dir: str, seed: int) -> dict[str, EventType]:
+    """The event types whose current contract gives them a share of the day, with the
+    older versions its `generate.versions` still sends."""
     root = Path(definitions_dir) if definitions_dir else DEFINITIONS_DIR
     registry = load_contracts(root / "contracts")
-    current = {t: registry.current(t) for t in registry.event_types if t not in EVENT_TABLES}
-    return {t: ContractPayloads(c, seed) for t, c in current.items() if c.generate.get("share")}
+    seeds = root / "seeds"
+    types = {}
+    for name in registry.event_types:
+        current = registry.current(name)
+        generate = current.generate
+        if not generate.get("share"):
+            continue
+        older = {str(v): float(w) for v, w in (generate.get("versions") or {}).items()}
+        payloads = [ContractPayloads(current, seed, generate, seeds)]
+        for version in older:
+            contract = registry.get(name, version)
+            if contract is None:
+                raise ValueError(f"{current.source}: generate.versions names {version}, which has no contract")
+            payloads.append(ContractPayloads(contract, seed, generate, seeds))
+        weights = (1 - sum(older.values()), *older.values())
+        types[name] = EventType(name, float(generate["share"]), tuple(payloads), weights)
+    if not types:
+        raise ValueError(f"no contract under {root / 'contracts'} has a generate.share")
+    return types
 
 
 def day_mix(config: GeneratorConfig) -> dict[str, float]:
-    """Each event type's share of a day: those generated from contracts take theirs, the
-    others share the rest as `config.mix` says."""
-    generic = {t: g.share for t, g in from_contracts(config.definitions_dir, config.seed).items()}
-    rest = 1 - sum(generic.values())
-    if rest <= 0:
-        raise ValueError(f"the contracts' generate.share add up to {1 - rest:.3f}: nothing left for the others")
-    total = sum(config.mix.values())
-    return {**{t: rest * w / total for t, w in config.mix.items()}, **generic}
+    """Each event type's share of a day: the contracts' shares are weights."""
+    types = from_contracts(config.definitions_dir, config.seed)
+    total = sum(t.share for t in types.values())
+    return {name: t.share / total for name, t in sorted(types.items())}
 
 
-def silver_tables(config: GeneratorConfig) -> list[str]:
-    generic = from_contracts(config.definitions_dir, config.seed)
-    return [*EVENT_TABLES.values(), *(g.contract.target_table for g in generic.values())]
+def truth_modes(config: GeneratorConfig) -> dict[str, str]:
+    """How the truth writer treats each silver table's keys (generator/truth.py)."""
+    modes = {}
+    for event_type in from_contracts(config.definitions_dir, config.seed).values():
+        current = event_type.current
+        mode = "latest" if current.contract.latest_by else "unique" if current.unique_keys else "dedupe"
+        modes[current.contract.target_table] = mode
+    return modes
 
 
 @dataclass(frozen=True)
@@ -159,71 +184,32 @@ class EventFactory:
         self.config, self.plan, self.rng = config, plan, rng
         day_start = datetime.combine(config.day, datetime.min.time(), tzinfo=UTC)
         self.hour_start = day_start + timedelta(hours=plan.hour)
-        self.generic = from_contracts(config.definitions_dir, config.seed)
+        self.types = from_contracts(config.definitions_dir, config.seed)
         mix = day_mix(config)
-        self.types = list(mix)
-        self.cum_weights = []
-        total = 0.0
-        for t in self.types:
-            total += mix[t]
-            self.cum_weights.append(total)
-        self.pending_transfers: deque = deque()
+        self.names = list(mix)
+        self.cum_weights = list(accumulate(mix.values()))
+        self.groups: dict[str, deque] = {name: deque() for name in self.names}  # open groups, per type
 
-    def envelope(self, index: int, late_days: int = 0) -> dict:
-        rng, config = self.rng, self.config
+    def envelope(self, index: int, late_days: int = 0) -> tuple[dict, ContractPayloads]:
+        """A valid envelope, and the payloads of the version it carries."""
+        rng = self.rng
         collected = self.hour_start + timedelta(seconds=3600 * index / max(self.plan.events, 1))
-        event_type = rng.choices(self.types, cum_weights=self.cum_weights)[0]
+        event_type = rng.choices(self.names, cum_weights=self.cum_weights)[0]
         business_time = collected - timedelta(seconds=rng.randint(5, 300), days=late_days)
-        version = "1-0-0"
-        if event_type in self.generic:
-            version = self.generic[event_type].contract.schema_version
-            payload = self.generic[event_type].payload(rng, business_time)
-        elif event_type == "YellowTaxiTripRecords":
-            with_fee = rng.random() >= config.taxi_old_version_share
-            version = "1-1-0" if with_fee else "1-0-0"
-            payload = payloads.taxi_trip(rng, business_time, with_fee)
-        elif event_type == "EthereumTokenTransfer":
-            payload = self.next_transfer(business_time, late_days)
-        else:
-            index_ = payloads.skewed_index(rng, payloads.TOKEN_POOL_SIZE, skew=2.0)
-            payload = payloads.token_state(config.seed, index_, business_time)
+        version = self.types[event_type].pick(rng)
+        # A late event opens no group: it belongs with none of the day's.
+        payload = version.payload(rng, business_time, None if late_days else self.groups[event_type])
         enriched = collected + timedelta(seconds=rng.randint(1, 20))
-        return {
+        envelope = {
             "event_type": event_type,
-            "schema_version": version,
+            "schema_version": version.contract.schema_version,
             "payload": payload,
             "collector_tstamp": collected.strftime("%Y-%m-%d %H:%M:%S %z"),
             "root_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             "collector_id": self.plan.collector_id,
             "enriched_tstamp": enriched.strftime("%Y-%m-%d %H:%M:%S %z"),
         }
-
-    def next_transfer(self, moment: datetime, late_days: int) -> dict:
-        # Several transfers share a transaction; a late one opens its own transaction.
-        if late_days or not self.pending_transfers:
-            tx = payloads.new_transaction(self.rng, self.config.seed, moment)
-            positions = range(1 if late_days else tx.transfers)
-            self.pending_transfers.extend((tx, p) for p in positions)
-        tx, position = self.pending_transfers.popleft()
-        return payloads.token_transfer(self.rng, self.config.seed, tx, position)
-
-
-def truth_record(envelope: dict, generic: dict[str, ContractPayloads]) -> tuple[str, str]:
-    """(table, 'business_date<TAB>business_key[<TAB>latest block]') of a valid event."""
-    event_type, payload = envelope["event_type"], envelope["payload"]
-    if event_type in generic:
-        return generic[event_type].contract.target_table, generic[event_type].truth(payload)
-    if event_type == "YellowTaxiTripRecords":
-        return EVENT_TABLES[
-            event_type
-        ], f"{payloads.taxi_business_date(payload)}\t{payloads.taxi_business_key(payload)}"
-    if event_type == "EthereumTokenTransfer":
-        return EVENT_TABLES[
-            event_type
-        ], f"{payloads.chain_business_date(payload)}\t{payloads.transfer_business_key(payload)}"
-    return EVENT_TABLES[event_type], (
-        f"{payloads.chain_business_date(payload)}\t{payload['address']}\t{payload['block_number']}"
-    )
+        return envelope, version
 
 
 def pick_category(rng: random.Random, rates: DefectRates, has_recent: bool) -> str:
@@ -257,21 +243,20 @@ def generate_file(config: GeneratorConfig, plan: FilePlan, oversize_indices: fro
             line, _ = rng.choice(recent)
         elif category == "resend":
             _, original = rng.choice(recent)
-            envelope = factory.envelope(index)  # a fresh envelope for its times and id...
+            envelope, _ = factory.envelope(index)  # a fresh envelope for its times and id...
             envelope["event_type"], envelope["schema_version"] = original["event_type"], original["schema_version"]
             envelope["payload"] = original["payload"]  # ...carrying the same business content
             line = dumps(envelope).encode()
         elif category in ("valid", "late"):
             late_days = rng.randint(1, rates.max_late_days) if category == "late" else 0
-            envelope = factory.envelope(index, late_days)
+            envelope, version = factory.envelope(index, late_days)
             line = dumps(envelope).encode()
             if plan.kind == "events":
-                table, record = truth_record(envelope, factory.generic)
-                keys.setdefault(table, []).append(record)
+                keys.setdefault(version.contract.target_table, []).append(version.truth(envelope["payload"]))
                 recent.append((line, envelope))
         else:
-            envelope = factory.envelope(index)
-            line, reason = make_defect(rng, category, envelope, factory.generic.get(envelope["event_type"]))
+            envelope, version = factory.envelope(index)
+            line, reason = make_defect(rng, category, envelope, version)
             quarantine.append(f"{line_number}\t{category}\t{reason}")
         categories[category] += 1
         out.write(line)
@@ -309,7 +294,7 @@ def generate_day(config: GeneratorConfig, sink: Sink, workers: int | None = None
     last_report = time.monotonic()
     with (
         tempfile.TemporaryDirectory(prefix="lakehouse-truth-") as scratch,
-        TruthWriter(Path(scratch), silver_tables(config), UNIQUE_BY_CONSTRUCTION) as truth,
+        TruthWriter(Path(scratch), truth_modes(config)) as truth,
         ProcessPoolExecutor(max_workers=workers) as pool,
     ):
         # pool.map keeps file order: the truth files come out the same for a seed.
@@ -346,8 +331,10 @@ def described(config: GeneratorConfig) -> dict:
         "events": config.events,
         "seed": config.seed,
         "collectors": config.collectors,
-        "mix": config.mix,
+        "mix": {name: round(share, 6) for name, share in day_mix(config).items()},
+        "versions": {
+            name: {v.contract.schema_version: round(w, 6) for v, w in zip(t.versions, t.weights, strict=True)}
+            for name, t in sorted(from_contracts(config.definitions_dir, config.seed).items())
+        },
         "rates": config.rates.as_dict(),
-        "taxi_old_version_share": config.taxi_old_version_share,
-        "from_contracts": {t: g.share for t, g in sorted(from_contracts(config.definitions_dir, config.seed).items())},
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 from collections import Counter
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
@@ -15,21 +16,25 @@ if TYPE_CHECKING:
 
 class TruthWriter:
     """Streams the ground truth to gzip files as file results arrive: memory stays
-    bounded by the sets that need deduplicating (keys that may repeat, token states).
+    bounded by the sets that need deduplicating.
 
-    The keys of `unique_by_construction` tables (random 256-bit transaction hashes) never
-    repeat, and replays and re-sends never add keys, so they are written as they come."""
+    `modes`: each table's keys are
+    - "dedupe": written once each, however often they come;
+    - "unique": never repeated (a random 256-bit hash in them; replays and re-sends add
+      no keys), so written as they come;
+    - "latest": a dimension's, whose records end with the value whose latest wins: the
+      latest record of each key is written at the end."""
 
-    def __init__(self, directory: Path, tables: list[str], unique_by_construction: frozenset[str] = frozenset()):
+    def __init__(self, directory: Path, modes: dict[str, str]):
         self.directory = directory
-        self.tables = tables
-        self.unique_by_construction = unique_by_construction
-        self.keys = {table: self._open(f"keys/{table}.tsv.gz") for table in tables}
+        self.modes = modes
+        self.tables = list(modes)
+        self.keys = {table: self._open(f"keys/{table}.tsv.gz") for table in self.tables}
         self.quarantine = self._open("quarantine.tsv.gz")
         self.seen: set[str] = set()
-        self.token_latest: dict[str, tuple[int, str]] = {}
+        self.latest: dict[str, dict[str, tuple[str, str]]] = {t: {} for t, m in modes.items() if m == "latest"}
         self.rows: Counter = Counter()
-        self.by_date: dict[str, Counter] = {table: Counter() for table in tables}
+        self.by_date: dict[str, Counter] = {table: Counter() for table in self.tables}
         self.categories: Counter = Counter()
         self.reasons: Counter = Counter()
         self.file_kinds: Counter = Counter()
@@ -56,27 +61,31 @@ class TruthWriter:
             self.reasons[row.rsplit("\t", 1)[1]] += 1
             self.quarantine.write(f"{result.key}\t{row}\n".encode())
         for table, records in result.keys_by_table.items():
-            if table == "silver.tokens":
+            if table in self.latest:
+                latest = self.latest[table]
                 for record in records:
-                    day, address, block = record.split("\t")
-                    if address not in self.token_latest or int(block) > self.token_latest[address][0]:
-                        self.token_latest[address] = (int(block), day)
+                    day, key, value = record.split("\t")
+                    if key not in latest or order(value) > order(latest[key][1]):
+                        latest[key] = (day, value)
                 continue
             for record in records:
-                if table not in self.unique_by_construction:
+                if self.modes[table] != "unique":
                     if record in self.seen:
                         continue
                     self.seen.add(record)
-                self.keys[table].write(f"{record}\n".encode())
-                self.rows[table] += 1
-                self.by_date[table][record.split("\t", 1)[0]] += 1
+                self.write(table, record)
+
+    def write(self, table: str, record: str) -> None:
+        self.keys[table].write(f"{record}\n".encode())
+        self.rows[table] += 1
+        self.by_date[table][record.split("\t", 1)[0]] += 1
 
     def close(self) -> None:
-        if self.token_latest and not self.keys["silver.tokens"].closed:
-            for address, (block, day) in sorted(self.token_latest.items()):
-                self.keys["silver.tokens"].write(f"{day}\t{address}\t{block}\n".encode())
-                self.rows["silver.tokens"] += 1
-                self.by_date["silver.tokens"][day] += 1
+        for table, latest in self.latest.items():
+            if not self.keys[table].closed:
+                for key, (day, value) in sorted(latest.items()):
+                    self.write(table, f"{day}\t{key}\t{value}")
+                latest.clear()
         for handle in (*self.keys.values(), self.quarantine):
             if not handle.closed:
                 # the file _open opened (typeshed types fileobj as a protocol without close)
@@ -121,3 +130,12 @@ class TruthWriter:
                 },
             },
         }
+
+
+def order(value: str) -> tuple:
+    """A latest_by value's order: numbers by value, anything else as text (timestamps
+    are rendered so that text order is time order)."""
+    try:
+        return (0, Decimal(value), "")
+    except InvalidOperation:
+        return (1, Decimal(0), value)

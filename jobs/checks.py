@@ -4,11 +4,11 @@ table's current contract, or of a gold model's header.
     checks:
       rows: touched_dates          # the rows checked: the dates a run touched, or all
       engine: spark                # GE's Spark engine for batches too big for pandas
-      freshness: {column: pickup_at, timezone: America/New_York}  # adds hours_before_window_end
+      freshness: {column: started_at, timezone: Europe/Paris}  # adds hours_before_window_end
       references:                  # adds a flag: is `column` a known `key` of `table`?
-        - {flag: pu_zone_known, column: pu_location_id, table: seed.taxi_zone_lookup, key: LocationID}
+        - {flag: station_known, column: station_id, table: seed.stations, key: id}
       expect:                      # Great Expectations' own expectation types and arguments
-        - {type: expect_column_values_to_not_be_null, column: passenger_count, mostly: 0.9, severity: warn}
+        - {type: expect_column_values_to_not_be_null, column: rider_count, mostly: 0.9, severity: warn}
       volume: {previous_days: 7, min_previous_days: 3, min_rows: 1, ratio_between: [0.5, 3.0], severity: error}
 
 Each table becomes one GE suite (and `<table>.volume` with a `volume`); jobs/quality.py

@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from jobs.definitions import Definitions
 from jobs.entrypoint import run_main
 from jobs.errors import UsageError
 from jobs.preflight import check_endpoints, watch_endpoints
@@ -93,7 +94,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         extra += ["--kill-after", args.kill_after]
     if args.kill_during:
         extra += ["--kill-during", args.kill_during]
-    settings, _ = watch_endpoints(settings, buckets=settings.run_buckets, trino=settings.trino_register)
+    settings, _ = watch_endpoints(
+        settings, Definitions.load(settings), buckets=settings.run_buckets, trino=settings.trino_register
+    )
     # A backfill is one spark-submit that runs the days one after another (never in
     # parallel): each day is a run of its own, without a JVM start per day.
     code = submit(
@@ -131,7 +134,7 @@ def check(settings: Settings, args: argparse.Namespace) -> int:
     """The endpoint watch (Airflow's first task): one clear line either way; on success
     the last line is the object store endpoint the run is to use (the DAG's XCom)."""
     buckets = settings.run_buckets
-    chosen, choice = watch_endpoints(settings, buckets=buckets, trino=True)
+    chosen, choice = watch_endpoints(settings, Definitions.load(settings), buckets=buckets, trino=True)
     if choice is None:
         print(f"endpoints ok: local warehouse {settings.warehouse}")
     else:

@@ -274,11 +274,11 @@ def parse_generate(raw: Any, where: str) -> dict[str, Any]:
     """The `generate:` section's shape (its generators are the generator's to check)."""
     if raw is None:
         return {}
-    if not isinstance(raw, dict) or set(raw) - {"share", "fields"}:
-        raise ContractError(f"{where}: generate is a mapping of share (of a day's events) and fields")
+    if not isinstance(raw, dict) or set(raw) - {"share", "versions", "group", "unique_keys", "fields"}:
+        raise ContractError(f"{where}: generate is a mapping of share, versions, group, unique_keys and fields")
     share = raw.get("share", 0)
-    if not isinstance(share, (int, float)) or not 0 <= share < 1:
-        raise ContractError(f"{where}: generate.share is a fraction of a day's events, 0 <= share < 1")
+    if not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise ContractError(f"{where}: generate.share is a weight among a day's event types, 0 <= share <= 1")
     if not isinstance(raw.get("fields", {}), dict):
         raise ContractError(f"{where}: generate.fields maps payload field names to generators")
     return dict(raw)

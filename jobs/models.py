@@ -1,14 +1,14 @@
 """Gold models: one Spark SQL file per table under models/gold, with a YAML header.
 
     /* ---
-    table: gold.agg_taxi_daily
-    keys: [business_date, pu_borough]
+    table: gold.agg_rides_daily
+    keys: [business_date, city]
     refresh: by_date            # or incremental, full (every run), once (when absent)
     date_column: business_date  # by_date models are recomputed for the dates a run touched
     partition_by: []
-    depends_on: [gold.fct_taxi_trips]
+    depends_on: [gold.fct_rides]
     --- */
-    SELECT ... FROM {{ gold.fct_taxi_trips }} WHERE business_date IN ({{ dates }})
+    SELECT ... FROM {{ gold.fct_rides }} WHERE business_date IN ({{ dates }})
 
 `{{ schema.table }}` names another table (or `seed.<name>`, a CSV under models/seeds);
 `{{ dates }}` is the list of business dates being recomputed. Models run in

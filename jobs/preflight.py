@@ -18,12 +18,14 @@ def check_endpoints(settings: Settings, *, buckets: list[str], trino: bool) -> N
         check_trino(settings)
 
 
-def watch_endpoints(settings: Settings, *, buckets: list[str], trino: bool) -> tuple[Settings, EndpointChoice | None]:
+def watch_endpoints(
+    settings: Settings, definitions: Definitions, *, buckets: list[str], trino: bool
+) -> tuple[Settings, EndpointChoice | None]:
     """The endpoint watch before a run: the settings with the object store endpoint the
     run is to use (jobs/endpoint_watch.py), and that choice; then Trino, if needed."""
     if not settings.uses_object_store:
         return settings, None
-    tables = {table: path_of(settings, table) for table in Definitions.load(settings).published_tables}
+    tables = {table: path_of(settings, table) for table in definitions.published_tables}
     choice = choose_object_store(settings, buckets, tables)
     chosen = settings.with_overrides(s3_endpoint=choice.endpoint)
     if trino:

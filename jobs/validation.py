@@ -268,7 +268,7 @@ def validate(lines: DataFrame, registry: ContractRegistry) -> DataFrame:
 
 
 def struct_name(table: str) -> str:
-    """silver.taxi_trips -> typed_taxi_trips"""
+    """silver.rides -> typed_rides"""
     return "typed_" + table.split(".", 1)[1]
 
 

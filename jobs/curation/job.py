@@ -215,7 +215,7 @@ def run_window(
 ) -> dict:
     definitions = Definitions.load(settings)
     # The endpoint watch, at every attempt: a retry after the endpoint went away fails over.
-    settings, _ = watch_endpoints(settings, buckets=settings.run_buckets, trino=settings.trino_register)
+    settings, _ = watch_endpoints(settings, definitions, buckets=settings.run_buckets, trino=settings.trino_register)
     run_id = run_id or f"run-{window.start}-{uuid.uuid4().hex[:8]}"
     with exclusive(
         settings, definitions, run_id, "run", f"curate {window}", window, faults=faults, reprocess=reprocess

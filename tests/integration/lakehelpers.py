@@ -107,29 +107,31 @@ def read(spark, scenario, table: str) -> DataFrame:
     return spark.read.format("delta").load(path_of(scenario, table))
 
 
-def silver_keys(spark, scenario, table: str, run_ids: list[str] | None = None) -> set[str]:
+def silver_keys(
+    spark, scenario, table: str, run_ids: list[str] | None = None, definitions_dir: Path = DEFINITIONS_DIR
+) -> set[str]:
     """Silver rows (of the given runs only, if any) rendered the way the generator writes
-    its truth keys."""
+    its truth keys, from the table's contract."""
     frame = read(spark, scenario, table)
     if run_ids is not None:
         frame = frame.where(F.col("run_id").isin(run_ids))
-    if table == "silver.taxi_trips":
-        local = lambda c: F.date_format(F.from_utc_timestamp(c, "America/New_York"), "yyyy-MM-dd HH:mm:ss")
-        key = F.concat_ws(
-            "|",
-            "vendor_id",
-            local("pickup_at"),
-            local("dropoff_at"),
-            "pu_location_id",
-            "do_location_id",
-            F.col("total_amount").cast("string"),
-        )
-    elif table == "silver.token_transfers":
-        key = F.concat_ws("|", "transaction_hash", "log_index")
-    else:
-        key = F.concat_ws("\t", "address", "block_number")
-    rows = frame.select(F.concat_ws("\t", F.col("business_date").cast("string"), key)).collect()
-    return {r[0] for r in rows}
+    registry = load_contracts(Path(definitions_dir) / "contracts")
+    return keys_as_truth(frame, registry.current(registry.target_tables[table]))
+
+
+def keys_as_truth(frame: DataFrame, contract) -> set[str]:
+    """business_date<TAB>key|key|...[<TAB>latest_by]: timestamps as UTC text (the session's
+    time zone), decimals at their scale, as generator/from_contract.py renders them."""
+
+    def text(column: str):
+        if contract.field(column).type == "timestamp":
+            return F.date_format(column, "yyyy-MM-dd HH:mm:ss")
+        return F.col(column).cast("string")
+
+    parts = [F.col("business_date").cast("string"), F.concat_ws("|", *(text(c) for c in contract.business_key))]
+    if contract.latest_by:
+        parts.append(text(contract.latest_by))
+    return {r[0] for r in frame.select(F.concat_ws("\t", *parts)).collect()}
 
 
 def checksums(spark, scenario, tables=CURATED, ignore=("run_id",), where=None) -> dict[str, list[str]]:

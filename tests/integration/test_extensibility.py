@@ -23,7 +23,7 @@ from jobs.definitions import DEFINITIONS_DIR, VIEWS_DIR, Definitions
 from jobs.publish import publish
 from jobs.trino_catalog import query, trino_connection
 from tests.conftest import ROOT
-from tests.integration.lakehelpers import RATES, lake, read, truth, truth_keys
+from tests.integration.lakehelpers import RATES, keys_as_truth, lake, read, truth, truth_keys
 
 pytestmark = pytest.mark.integration
 BIKES = ROOT / "tests" / "fixtures" / "bike_share"
@@ -42,18 +42,6 @@ def with_bike_share(tmp_path) -> tuple[str, str]:
     for path in (BIKES / "views").iterdir():
         shutil.copy(path, views)
     return str(definitions), str(views)
-
-
-def silver_keys_by_contract(frame, contract) -> set[str]:
-    """Silver rows rendered as the generator writes truth keys, from the contract alone."""
-    key = [
-        F.date_format(column, "yyyy-MM-dd HH:mm:ss")
-        if contract.field(column).type == "timestamp"
-        else F.col(column).cast("string")
-        for column in contract.business_key
-    ]
-    rows = frame.select(F.concat_ws("\t", F.col("business_date").cast("string"), F.concat_ws("|", *key))).collect()
-    return {r[0] for r in rows}
 
 
 @pytest.mark.xdist_group("served")  # registers its tables and view in the served Trino for a moment
@@ -78,9 +66,7 @@ def test_a_new_event_type_added_with_files_only_is_curated_checked_modelled_and_
     run_window(scenario, RunWindow(DAY, DAY + timedelta(days=1)), FaultInjection())
 
     # Silver holds exactly the valid trips, each once; quarantine every bad line with its reason.
-    assert silver_keys_by_contract(read(spark, scenario, TABLE), contract) == truth_keys(
-        settings, [DAY], TABLE, dataset
-    )
+    assert keys_as_truth(read(spark, scenario, TABLE), contract) == truth_keys(settings, [DAY], TABLE, dataset)
     expected = {}
     for line in gzip.decompress(truth(settings, DAY, "quarantine.tsv.gz", dataset)).decode().splitlines():
         file, line_number, _category, reason = line.split("\t")
