@@ -23,7 +23,7 @@ from jobs.object_store import copy_prefix, s3_client
 
 DAY1 = date(2025, 3, 1)  # in the past: the envelope contract quarantines timestamps after landing
 DAYS = [DAY1, DAY1 + timedelta(days=1), DAY1 + timedelta(days=2)]
-SILVER = ["silver.taxi_trips", "silver.token_transfers", "silver.tokens"]
+SILVER = sorted(load_contracts(DEFINITIONS_DIR / "contracts").target_tables)  # the silver tables the contracts define
 CURATED = ["bronze.events", "quarantine.events", *SILVER]
 RATES = DefectRates().scaled(4)
 EVENTS = 6_000
@@ -90,17 +90,21 @@ def manifest(settings, day: date) -> dict:
 
 
 def truth_keys(settings, days: list[date], table: str, dataset: str = DATASET) -> set[str]:
+    """The keys silver should hold after those days: for a dimension (a contract with
+    `latest_by`), the latest record of each key over all the days."""
+    registry = load_contracts(DEFINITIONS_DIR / "contracts")
+    dimension = registry.current(registry.target_tables[table]).latest_by is not None
     keys: set[str] = set()
     latest: dict[str, tuple[int, str]] = {}
     for day in days:
         for line in gzip.decompress(truth(settings, day, f"keys/{table}.tsv.gz", dataset)).decode().splitlines():
-            if table == "silver.tokens":  # a dimension: the newest state over all days
-                business_date, address, block = line.split("\t")
-                if address not in latest or int(block) > latest[address][0]:
-                    latest[address] = (int(block), business_date)
+            if dimension:
+                business_date, key, value = line.split("\t")
+                if key not in latest or int(value) > latest[key][0]:
+                    latest[key] = (int(value), business_date)
             elif line:
                 keys.add(line)
-    return keys | {f"{d}\t{a}\t{b}" for a, (b, d) in latest.items()}
+    return keys | {f"{d}\t{k}\t{v}" for k, (v, d) in latest.items()}
 
 
 def read(spark, scenario, table: str) -> DataFrame:
