@@ -30,10 +30,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from bench.run import RESULTS_DIR, log
+from bench.trino_scratch import dashboard_query, plain_columns, registered, timed
 from jobs.contracts import load_contracts
 from jobs.object_store import s3_client
 from jobs.settings import Settings
-from jobs.trino_catalog import query, trino_connection
+from jobs.trino_catalog import trino_connection
 
 VOLUMES = (10_000_000, 100_000_000, 1_000_000_000)
 LAYERS = ("bronze", "quarantine", "silver", "gold", "ops")
@@ -151,66 +152,21 @@ def bytes_per_layer(settings: Settings, bench: dict, history: Settings) -> dict[
 
 
 def trino_latency(settings: Settings, bench: dict, history: Settings) -> tuple[TrinoLatency, list[dict]]:
-    """Register the history's silver tables in a schema of their own, time queries over
-    growing date ranges, fit a line through (GB scanned, seconds), and drop the schema."""
-    conn = trino_connection(settings)
-    catalog, schema = settings.serving_catalog, "capacity_silver"
-    location = history.trino_location("silver")
-    tables = sorted(t.split(".", 1)[1] for t in load_contracts().target_tables)
+    """Register the history's silver tables, time queries over growing date ranges, and fit
+    a line through (GB scanned, seconds)."""
+    tables = sorted(load_contracts().target_tables)
     last = date.fromisoformat(bench["day"]) - timedelta(days=1)
     spans = sorted({1, max(1, bench["history_days"] // 2), bench["history_days"]})
     samples = []
-    query(conn, f"CREATE SCHEMA IF NOT EXISTS {catalog}.{schema} WITH (location = '{location}')")
-    try:
+    conn = trino_connection(settings)
+    with registered(settings, history, "capacity_silver", tables) as names:
         for table in tables:
-            query(
-                conn,
-                f"CALL {catalog}.system.register_table(schema_name => '{schema}', table_name => '{table}', "
-                f"table_location => '{history.trino_location('silver', table)}')",
-            )
-            columns = [
-                name
-                for name, kind in query(
-                    conn,
-                    f"SELECT column_name, data_type FROM {catalog}.information_schema"
-                    f".columns WHERE table_schema = '{schema}' AND table_name = '{table}'",
-                )
-                if not kind.startswith(("array", "map", "row"))
-            ]
+            columns = plain_columns(settings, names[table])
             for days in spans:
-                sql = dashboard_query(f"{catalog}.{schema}.{table}", columns, last - timedelta(days=days - 1), last)
-                samples.append({"table": table, "days": days, **timed(conn, sql)})
-    finally:
-        for table in tables:
-            query(conn, f"CALL {catalog}.system.unregister_table(schema_name => '{schema}', table_name => '{table}')")
-        query(conn, f"DROP SCHEMA IF EXISTS {catalog}.{schema}")
+                sql = dashboard_query(names[table], columns, last - timedelta(days=days - 1), last)
+                samples.append({"table": table.split(".", 1)[1], "days": days, **timed(conn, sql)})
     fixed, per_gb = fit_line([(s["gb"], s["seconds"]) for s in samples])
     return TrinoLatency(round(fixed, 3), round(per_gb, 3), bench["machine"]["cores"]), samples
-
-
-def dashboard_query(table: str, columns: list[str], first: date, last: date) -> str:
-    """Per day of [first, last]: the rows and the distinct values of every column, so that
-    every column is read."""
-    distincts = ", ".join(f"approx_distinct({c})" for c in columns)
-    return (
-        f"SELECT business_date, count(*), {distincts} FROM {table} "
-        f"WHERE business_date BETWEEN DATE '{first}' AND DATE '{last}' GROUP BY business_date"
-    )
-
-
-def timed(conn, sql: str, repeats: int = 3) -> dict:
-    """The fastest of `repeats` runs (a warm Trino): seconds as Trino counts them, and GB read."""
-    best = None
-    for _ in range(repeats):
-        cursor = conn.cursor()
-        cursor.execute(sql)
-        cursor.fetchall()
-        stats = cursor.stats
-        cursor.close()
-        run = {"seconds": stats["elapsedTimeMillis"] / 1000, "gb": stats["physicalInputBytes"] / 1e9}
-        best = run if best is None or run["seconds"] < best["seconds"] else best
-    assert best is not None
-    return best
 
 
 # -- the report ----------------------------------------------------------------------------

@@ -4,7 +4,8 @@ from datetime import date
 
 import pytest
 
-from bench.capacity import Assumptions, Throughput, TrinoLatency, dashboard_query, fit_line, plan, throughput
+from bench.capacity import Assumptions, Throughput, TrinoLatency, fit_line, plan, throughput
+from bench.trino_scratch import dashboard_query
 
 BENCH = {
     "lines_read": 1_000_000,
