@@ -1,6 +1,6 @@
 """`make bench`: the daily job at 1.3M events, stage by stage, beside two baselines.
 
-    python -m bench.run [--events 1300000] [--seed 42] [--day 2026-10-01] [--history-days 30]
+    python -m bench.run [--events 1300000] [--seed 42] [--day 2026-10-01] [--history-days 30] [--scale 4]
 
 A benchmark, not a test: it prints figures and asserts nothing. One invocation measures
   (a) our daily job end to end (`lakehouse run`: spark-submit, cold JVM, real MinIO) on a
@@ -8,7 +8,10 @@ A benchmark, not a test: it prints figures and asserts nothing. One invocation m
   (b) the same window run again (an idempotent rerun);
   (c) the same day after `history_days` days of history (day31/day1);
   (d) baseline 1, naive Spark: read the JSON, dropDuplicates(root_id), append to Delta;
-  (e) baseline 2, DuckDB: light validation, dedup and a daily aggregate, single node.
+  (e) baseline 2, DuckDB: light validation, dedup and a daily aggregate, single node;
+  (f) `lakehouse maintain` on the warehouse of (c): files per table and two dashboard
+      queries' Trino latency, before and after (bench/maintenance.py);
+  (g) the same day at `--scale` times the events (4 by default; 0 skips it), fresh.
 and writes bench/results/latest.json and latest.md.
 
 Cached between invocations (a fixed seed makes them reproducible):
