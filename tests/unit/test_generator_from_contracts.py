@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from generator.defects import DefectRates
-from generator.from_contract import ContractPayloads, GenerateError, compile_formula, strftime_pattern
+from generator.formulas import GenerateError, compile_formula
+from generator.from_contract import ContractPayloads, strftime_pattern
 from generator.generate import GeneratorConfig, from_contracts, generate_day
 from generator.sinks import LocalDirectory
 from jobs.contracts import parse_contract_file
