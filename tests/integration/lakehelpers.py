@@ -89,10 +89,12 @@ def manifest(settings, day: date) -> dict:
     return json.loads(truth(settings, day, "manifest.json"))
 
 
-def truth_keys(settings, days: list[date], table: str, dataset: str = DATASET) -> set[str]:
+def truth_keys(
+    settings, days: list[date], table: str, dataset: str = DATASET, definitions_dir: Path = DEFINITIONS_DIR
+) -> set[str]:
     """The keys silver should hold after those days: for a dimension (a contract with
     `latest_by`), the latest record of each key over all the days."""
-    registry = load_contracts(DEFINITIONS_DIR / "contracts")
+    registry = load_contracts(Path(definitions_dir) / "contracts")
     dimension = registry.current(registry.target_tables[table]).latest_by is not None
     keys: set[str] = set()
     latest: dict[str, tuple[int, str]] = {}

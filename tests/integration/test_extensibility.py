@@ -10,6 +10,7 @@ import gzip
 import shutil
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
@@ -66,7 +67,9 @@ def test_a_new_event_type_added_with_files_only_is_curated_checked_modelled_and_
     run_window(scenario, RunWindow(DAY, DAY + timedelta(days=1)), FaultInjection())
 
     # Silver holds exactly the valid trips, each once; quarantine every bad line with its reason.
-    assert keys_as_truth(read(spark, scenario, TABLE), contract) == truth_keys(settings, [DAY], TABLE, dataset)
+    assert keys_as_truth(read(spark, scenario, TABLE), contract) == truth_keys(
+        settings, [DAY], TABLE, dataset, Path(definitions_dir)
+    )
     expected = {}
     for line in gzip.decompress(truth(settings, DAY, "quarantine.tsv.gz", dataset)).decode().splitlines():
         file, line_number, _category, reason = line.split("\t")
