@@ -16,12 +16,11 @@ import logging
 import uuid
 from datetime import date, timedelta
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, StringType, StructField, StructType
 
-from jobs.curation import lake, transform
+from jobs.curation import lake, staging, transform
 from jobs.curation.accounting import check_accounting
 from jobs.curation.context import RunContext, exclusive
 from jobs.curation.downstream import gate_and_model
@@ -38,7 +37,6 @@ from jobs.publish import publish_served
 from jobs.quality import QualityGateError, expectations_root, import_in_background
 from jobs.reader import LINES_SCHEMA, read_lines
 from jobs.settings import Settings
-from jobs.validation import validate
 
 log = logging.getLogger("curate")
 
@@ -82,12 +80,9 @@ def report_outside_layout(window: RunWindow, skipped: list[str], shown: int = 20
 
 def curate_window(ctx: RunContext) -> dict[str, int]:
     assert ctx.window is not None  # a run has a window (a replay has none)
-    spark, settings, registry = ctx.spark, ctx.settings, ctx.registry
+    spark, settings = ctx.spark, ctx.settings
     written = ctx.definitions.table_names
     with ctx.stage("plan"):
-        declared = lake.declare_statistics_columns(spark, [ctx.path(t) for t in written])
-        if declared:
-            log.info("statistics columns declared on %d existing table(s): %s", len(declared), ", ".join(declared))
         ctx.versions_before = lake.table_versions(spark, {t: ctx.path(t) for t in written})
         files = files_for_window(settings, ctx.window, ingested_files(ctx))
         ctx.files = len(files)
@@ -111,14 +106,7 @@ def curate_window(ctx: RunContext) -> dict[str, int]:
     with ctx.stage("validate"):
         import_in_background()  # the quality gate needs it after silver; Spark is busy until then
         lines = read_lines(spark, files) if files else spark.createDataFrame([], LINES_SCHEMA)
-        # On local disk, not the heap: a day's validated rows are wide (payload text plus
-        # one typed struct per table), and the heap is needed by the MERGEs that follow.
-        validated = (
-            transform.with_landing_date(validate(lines, registry))
-            .transform(transform.raw_lines_of_quarantined_only)
-            .persist(StorageLevel.DISK_ONLY)
-        )
-        ctx.counts.update(transform.run_counts(validated, registry.target_tables))
+        validated = staging.stage_validated(ctx, lines)
         log.info(
             "read %d lines: %d parsed, %d valid, %d quarantined",
             ctx.counts["lines_read"],
@@ -126,9 +114,10 @@ def curate_window(ctx: RunContext) -> dict[str, int]:
             ctx.counts["valid"],
             ctx.counts["quarantined_unparseable"] + ctx.counts["quarantined_contract"],
         )
-
-    write_curated(ctx, validated, files)
-    validated.unpersist()
+    try:
+        write_curated(ctx, validated, files)
+    finally:
+        staging.drop(spark, staging.staging_path(settings, ctx.run_id))
     return ctx.counts
 
 

@@ -7,10 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from delta.tables import DeltaTable
-from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
-from jobs.curation import lake, transform
+from jobs.curation import lake, staging
 from jobs.curation.context import RunContext, exclusive
 from jobs.curation.downstream import gate_and_model
 from jobs.curation.ledger import write_ledger
@@ -21,7 +20,6 @@ from jobs.errors import LakehouseError
 from jobs.publish import publish_served
 from jobs.quality import QualityGateError
 from jobs.settings import Settings
-from jobs.validation import validate
 
 log = logging.getLogger("maintenance")
 READ_ERRORS = ("invalid_utf8", "oversize_line", "corrupt_file")
@@ -103,8 +101,7 @@ def replay_quarantine(settings: Settings) -> dict:
                 F.when(F.col("primary_reason").isin(*READ_ERRORS), F.col("primary_reason")).alias("read_error"),
                 F.current_timestamp().alias("landed_at"),  # the envelope's timestamps: not after the replay
             )
-            validated = transform.with_landing_date(validate(lines, registry)).persist(StorageLevel.DISK_ONLY)
-            ctx.counts.update(transform.run_counts(validated, registry.target_tables))
+            validated = staging.stage_validated(ctx, lines)
         versions_after = {}
         for table in registry.target_tables:
             with ctx.stage(table):
@@ -126,7 +123,7 @@ def replay_quarantine(settings: Settings) -> dict:
             quarantine_version = lake.table_version(spark, quarantine_path)
             assert quarantine_version is not None  # the table was just merged into
             versions_after["quarantine.events"] = quarantine_version
-        validated.unpersist()
+        staging.drop(spark, staging.staging_path(settings, run_id))
         # The same stages as a run after silver: gates, gold for the dates replayed rows
         # fall on, the quality results.
         gate_and_model(ctx, versions_after)

@@ -16,17 +16,15 @@ log = logging.getLogger("curate")
 def write_silver(ctx: RunContext, validated: DataFrame, contract: Contract) -> tuple[lake.WriteResult, int]:
     candidates = transform.silver_candidates(validated, contract, ctx.run_id)
     key = list(contract.business_key)
+    # What the dedupe will keep, counted apart from it: one row per distinct key, on these
+    # dates (one aggregate over a few staged columns). The MERGE counts its source rows on
+    # its own, so the accounting check "the MERGE saw every deduplicated row" keeps its teeth.
+    rows, dates = transform.keys_and_dates(candidates, key)
     if contract.latest_by:
         deduped = transform.latest_per_key(candidates, key, contract.latest_by)
     else:
         deduped = transform.first_per_key(candidates, key)
     deduped = transform.without_tiebreakers(deduped)
-    # Not persisted: the dedupe runs twice from the staged lines, once here on the key and
-    # date columns alone (cheap), once in the MERGE. The two are counted independently, so
-    # the accounting check "the MERGE saw every deduplicated row" keeps its teeth.
-    rows_by_date = {r[0]: r[1] for r in deduped.groupBy("business_date").count().collect()}
-    rows = sum(rows_by_date.values())
-    dates = sorted(d for d in rows_by_date if d is not None)
     ctx.business_dates.update(dates)
     ctx.dates_by_table[contract.target_table] = set(dates)
     path = ctx.path(contract.target_table)

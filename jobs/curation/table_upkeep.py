@@ -6,7 +6,8 @@ compaction (Delta's OPTIMIZE, per partition: by date where a table is partitione
 checkpoint of the log, and VACUUM of the files no version of the last
 `settings.retention_days` days reads. None of it changes a row: readers, MERGEs and
 Trino see the same data; time travel (hence `lakehouse rollback`) reaches back
-`retention_days` days.
+`retention_days` days. Tables created before the job chose which columns keep file
+statistics (lake.STATISTICS_PROPERTY) are given them here, once.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ def maintain_tables(settings: Settings) -> dict[str, tuple[int, int]]:
         spark = ctx.spark
         paths = {table: path_of(settings, table) for table in definitions.published_tables}
         existing = [table for table in paths if table in lake.table_versions(spark, paths)]
+        declared = lake.declare_statistics_columns(spark, [paths[table] for table in existing])
+        if declared:
+            log.info("statistics columns declared on %d table(s): %s", len(declared), ", ".join(declared))
 
         def upkeep(table: str) -> tuple[int, int]:
             path = paths[table]

@@ -92,6 +92,16 @@ def first_per_key(rows: DataFrame, key: list[str], order: list[Column] | None = 
     return rows.withColumn("_rank", rank).where("_rank = 1").drop("_rank")
 
 
+def keys_and_dates(candidates: DataFrame, key: list[str]) -> tuple[int, list]:
+    """How many distinct business keys the rows hold (the rows a dedupe keeps), and the
+    business dates they fall on, sorted; one aggregation."""
+    row = candidates.agg(
+        F.count_distinct(F.struct(*key)).alias("keys"), F.collect_set("business_date").alias("dates")
+    ).first()
+    assert row is not None  # a global aggregation has one row
+    return int(row["keys"]), sorted(d for d in row["dates"] if d is not None)
+
+
 def latest_per_key(rows: DataFrame, key: list[str], latest_by: str) -> DataFrame:
     """A dimension keeps the newest state of each key (highest `latest_by`)."""
     return first_per_key(rows, key, [F.col(latest_by).desc(), *arrival_order()])
