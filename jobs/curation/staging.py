@@ -16,7 +16,7 @@ import logging
 
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs.curation import transform
+from jobs.curation import lake, transform
 from jobs.curation.context import RunContext
 from jobs.settings import Settings
 from jobs.validation import validate
@@ -43,13 +43,8 @@ def stage(spark: SparkSession, rows: DataFrame, path: str) -> DataFrame:
 
 def drop(spark: SparkSession, path: str) -> bool:
     """Delete a staged table (or all of `_staging/`); False if there was nothing."""
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None  # a live session has its JVM
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    filesystem = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if not filesystem.exists(hadoop_path):
-        return False
-    return bool(filesystem.delete(hadoop_path, True))
+    filesystem, staged = lake.hadoop_path(spark, path)
+    return bool(filesystem.exists(staged) and filesystem.delete(staged, True))
 
 
 def drop_leftovers(spark: SparkSession, settings: Settings) -> None:
