@@ -35,7 +35,8 @@ def maintain_tables(settings: Settings) -> dict[str, tuple[int, int]]:
         spark = ctx.spark
         paths = {table: path_of(settings, table) for table in definitions.published_tables}
         existing = [table for table in paths if table in lake.table_versions(spark, paths)]
-        declared = lake.declare_statistics_columns(spark, [paths[table] for table in existing])
+        written = set(definitions.table_names)  # the tables a run writes: the ones it used to declare them on
+        declared = lake.declare_statistics_columns(spark, [paths[t] for t in existing if t in written])
         if declared:
             log.info("statistics columns declared on %d table(s): %s", len(declared), ", ".join(declared))
 
