@@ -27,11 +27,18 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from jobs.contracts import CompareRule, Contract, ContractRegistry, FieldSpec, SumRule
+from jobs.contracts import ContractRegistry, FieldSpec
 from jobs.envelope import EnvelopeField
 from jobs.reader import split_file
 from jobs.sql_literals import sql_string
-from jobs.validation import UINT256_DIGITS, UINT256_MAX, UUID_PATTERN
+from jobs.validation import (
+    UINT256_DIGITS,
+    UINT256_MAX,
+    UUID_PATTERN,
+    Dialect,
+    cross_rule_failure,
+    field_rule_failures,
+)
 
 # Spark's datetime pattern letters the contracts use, as strptime's directives.
 JAVA_TO_STRPTIME = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S", "Z": "%z"}
@@ -79,6 +86,10 @@ def literal(value: object) -> str:
     return sql_string(str(value))
 
 
+# The contracts' field and cross-field rules are jobs/validation.py's, in DuckDB's SQL.
+DUCKDB = Dialect(literal, lambda value, pattern: f"regexp_matches({value}, {sql_string(pattern)})")
+
+
 def json_field(document: str, field_name: str) -> str:
     """The field's value as text (a string's content, other values' JSON text), or NULL."""
     return f"({document} ->> {sql_string('$.' + quoted(field_name))})"
@@ -107,27 +118,7 @@ def typed_value(spec: FieldSpec, raw: str) -> str:
 def field_failures(spec: FieldSpec, raw: str, value: str) -> list[tuple[str, str]]:
     failures = [] if spec.nullable else [(f"{raw} IS NULL", f"missing_field:payload.{spec.name}")]
     failures.append((f"{raw} IS NOT NULL AND {value} IS NULL", f"wrong_type:payload.{spec.name}"))
-    if spec.min is not None or spec.max is not None:
-        bounds = [f"{value} >= {literal(spec.min)}"] if spec.min is not None else []
-        bounds += [f"{value} <= {literal(spec.max)}"] if spec.max is not None else []
-        failures.append((f"NOT ({' AND '.join(bounds)})", f"rule:{spec.column}_range"))
-    if spec.enum is not None:
-        failures.append((f"{value} NOT IN ({', '.join(literal(v) for v in spec.enum)})", f"rule:{spec.column}_enum"))
-    if spec.pattern is not None:
-        failures.append((f"NOT regexp_matches({value}, {sql_string(spec.pattern)})", f"rule:{spec.column}_pattern"))
-    if spec.max_length is not None:
-        failures.append((f"length({value}) > {spec.max_length}", f"rule:{spec.column}_length"))
-    return failures
-
-
-def rule_failure(rule: CompareRule | SumRule, contract: Contract, values: dict[str, str]) -> tuple[str, str]:
-    judged = " AND ".join(f"{values[c]} IS NOT NULL" for c in rule.columns if not contract.field(c).nullable) or "true"
-    if isinstance(rule, CompareRule):
-        op = "=" if rule.op == "==" else rule.op
-        return f"({judged}) AND NOT coalesce({values[rule.left]} {op} {values[rule.right]}, true)", f"rule:{rule.code}"
-    parts = " + ".join(f"coalesce({values[p]}, 0)" for p in rule.parts)
-    mismatch = f"abs({values[rule.total]} - ({parts})) > {float(rule.tolerance)!r}"
-    return f"({judged}) AND coalesce({mismatch}, false)", f"rule:{rule.code}"
+    return failures + field_rule_failures(spec, value, DUCKDB)
 
 
 def reasons(failures: list[tuple[str, str]]) -> str:
@@ -193,7 +184,7 @@ def validation_sql(registry: ContractRegistry) -> str:
             for spec in contract.fields
         ]
         failures = [f for spec in contract.fields for f in field_failures(spec, raw[spec.column], values[spec.column])]
-        failures += [rule_failure(rule, contract, values) for rule in contract.rules]
+        failures += [cross_rule_failure(rule, contract, values, DUCKDB) for rule in contract.rules]
         payload_failures.append((is_contract[contract.id], reasons(failures)))
         values_of[contract.id] = values
     conformed = []

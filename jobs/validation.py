@@ -19,6 +19,9 @@ once. The text is built with jobs/sql_literals.py's small functions, one per con
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from pyspark.sql import DataFrame
 
 from jobs.contracts import CompareRule, Contract, ContractRegistry, FieldSpec, SumRule
@@ -66,18 +69,31 @@ def typed_value(spec: FieldSpec, raw: str) -> str:
     raise ValueError(f"unsupported type {spec.type}")
 
 
-def field_rule_failures(spec: FieldSpec, value: str) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class Dialect:
+    """What the SQL text of the field and cross-field rules needs from an engine: its
+    literals and its regular-expression match. Spark's is the job's; bench/duckdb_same_work.py
+    writes the same rules for DuckDB."""
+
+    literal: Callable[[object], str]
+    matches: Callable[[str, str], str]  # (value, regular expression) -> a condition
+
+
+SPARK = Dialect(literal, lambda value, pattern: f"{value} RLIKE {spark_string(pattern)}")
+
+
+def field_rule_failures(spec: FieldSpec, value: str, dialect: Dialect = SPARK) -> list[tuple[str, str]]:
     failures = []
     if spec.min is not None or spec.max is not None:
-        bounds = [f"{value} >= {literal(spec.min)}"] if spec.min is not None else []
-        bounds += [f"{value} <= {literal(spec.max)}"] if spec.max is not None else []
+        bounds = [f"{value} >= {dialect.literal(spec.min)}"] if spec.min is not None else []
+        bounds += [f"{value} <= {dialect.literal(spec.max)}"] if spec.max is not None else []
         failures.append((f"{value} IS NOT NULL AND NOT ({all_of(bounds)})", f"rule:{spec.column}_range"))
     if spec.enum is not None:
-        allowed = ", ".join(literal(v) for v in spec.enum)
+        allowed = ", ".join(dialect.literal(v) for v in spec.enum)
         failures.append((f"{value} IS NOT NULL AND NOT ({value} IN ({allowed}))", f"rule:{spec.column}_enum"))
     if spec.pattern is not None:
         failures.append(
-            (f"{value} IS NOT NULL AND NOT ({value} RLIKE {spark_string(spec.pattern)})", f"rule:{spec.column}_pattern")
+            (f"{value} IS NOT NULL AND NOT ({dialect.matches(value, spec.pattern)})", f"rule:{spec.column}_pattern")
         )
     if spec.max_length is not None:
         failures.append((f"{value} IS NOT NULL AND length({value}) > {spec.max_length}", f"rule:{spec.column}_length"))
@@ -87,7 +103,9 @@ def field_rule_failures(spec: FieldSpec, value: str) -> list[tuple[str, str]]:
 COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
 
 
-def cross_rule_failure(rule: CompareRule | SumRule, contract: Contract, values: dict[str, str]) -> tuple[str, str]:
+def cross_rule_failure(
+    rule: CompareRule | SumRule, contract: Contract, values: dict[str, str], dialect: Dialect = SPARK
+) -> tuple[str, str]:
     # A cross-field rule is judged only when its required inputs are there: a missing
     # or mistyped input already has its own reason.
     judged = all_of(f"{values[c]} IS NOT NULL" for c in rule.columns if not contract.field(c).nullable)
@@ -97,7 +115,7 @@ def cross_rule_failure(rule: CompareRule | SumRule, contract: Contract, values: 
         holds = f"{values[rule.left]} {op} {values[rule.right]}"
         return f"({judged}) AND NOT coalesce({holds}, true)", f"rule:{rule.code}"
     parts = " + ".join(f"coalesce({values[p]}, 0)" for p in rule.parts)
-    mismatch = f"abs({values[rule.total]} - ({parts})) > {literal(float(rule.tolerance))}"
+    mismatch = f"abs({values[rule.total]} - ({parts})) > {dialect.literal(float(rule.tolerance))}"
     return f"({judged}) AND coalesce({mismatch}, false)", f"rule:{rule.code}"
 
 
