@@ -28,15 +28,14 @@ from pathlib import Path
 import pyarrow as pa
 
 from jobs.contracts import ContractRegistry, FieldSpec
-from jobs.envelope import EnvelopeField
 from jobs.reader import split_file
 from jobs.sql_literals import sql_string
 from jobs.validation import (
     UINT256_DIGITS,
     UINT256_MAX,
-    UUID_PATTERN,
     Dialect,
     cross_rule_failure,
+    envelope_field_failures,
     field_rule_failures,
 )
 
@@ -86,8 +85,12 @@ def literal(value: object) -> str:
     return sql_string(str(value))
 
 
-# The contracts' field and cross-field rules are jobs/validation.py's, in DuckDB's SQL.
-DUCKDB = Dialect(literal, lambda value, pattern: f"regexp_matches({value}, {sql_string(pattern)})")
+# The contracts' rules are jobs/validation.py's, written in DuckDB's SQL.
+DUCKDB = Dialect(
+    literal,
+    lambda value, pattern: f"regexp_matches({value}, {sql_string(pattern)})",
+    lambda value, line, field_name: f"json_type({line}, {sql_string('$.' + quoted(field_name))}) = 'OBJECT'",
+)
 
 
 def json_field(document: str, field_name: str) -> str:
@@ -127,34 +130,6 @@ def reasons(failures: list[tuple[str, str]]) -> str:
         return "CAST([] AS VARCHAR[])"
     codes = ", ".join(f"CASE WHEN {condition} THEN {sql_string(code)} END" for condition, code in failures)
     return f"[code FOR code IN [{codes}] IF code IS NOT NULL]"
-
-
-def envelope_failures(spec: EnvelopeField, raw: str, typed: str | None) -> list[tuple[str, str]]:
-    """(condition, reason) for one envelope field over its raw text and, for a timestamp,
-    its parsed value; `_not_after` is the landing time plus the allowed clock skew."""
-    present = f"({raw} IS NOT NULL AND {raw} != '')"
-    failures = [] if spec.nullable else [(f"NOT {present}", f"missing_field:{spec.name}")]
-    if spec.type == "uuid":
-        failures.append(
-            (f"{present} AND NOT regexp_matches({raw}, {sql_string(UUID_PATTERN)})", f"wrong_type:{spec.name}")
-        )
-    if spec.type == "object":
-        kind = f"json_type(line, {sql_string('$.' + quoted(spec.name))})"
-        failures.append((f"{present} AND {kind} != 'OBJECT'", f"wrong_type:{spec.name}"))
-    if spec.type == "timestamp":
-        assert typed is not None, f"{spec.name}: a timestamp field needs its parsed value"
-        failures.append((f"{present} AND {typed} IS NULL", f"wrong_type:{spec.name}"))
-        out_of_range = [f"{typed} < {literal(spec.not_before)}"] if spec.not_before is not None else []
-        out_of_range += [f"{typed} > _not_after"] if spec.not_after_landing else []
-        if out_of_range:
-            failures.append((f"{typed} IS NOT NULL AND ({' OR '.join(out_of_range)})", f"rule:{spec.name}_range"))
-    if spec.pattern is not None:
-        failures.append(
-            (f"{present} AND NOT regexp_matches({raw}, {sql_string(spec.pattern)})", f"rule:{spec.name}_pattern")
-        )
-    if spec.max_length is not None:
-        failures.append((f"{present} AND length({raw}) > {spec.max_length}", f"rule:{spec.name}_length"))
-    return failures
 
 
 def validation_sql(registry: ContractRegistry) -> str:
@@ -205,7 +180,13 @@ def validation_sql(registry: ContractRegistry) -> str:
         conformed += [f"{value} AS {quoted(f't{number}__{column}')}" for column, value in columns.items()]
         conformed.append(f"CAST({local} AS DATE) AS {quoted(f't{number}__business_date')}")
     envelope_reasons = reasons(
-        [f for spec in envelope.fields for f in envelope_failures(spec, f"_raw_{spec.name}", stamps.get(spec.name))]
+        [
+            failure
+            for spec in envelope.fields
+            for failure in envelope_field_failures(
+                spec, f"_raw_{spec.name}", stamps.get(spec.name), "line", "_not_after", DUCKDB
+            )
+        ]
     )
     contract_id = "CASE " + " ".join(f"WHEN {cond} THEN {sql_string(i)}" for i, cond in is_contract.items()) + " END"
     known = ", ".join(sql_string(t) for t in registry.event_types)

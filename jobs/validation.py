@@ -69,17 +69,42 @@ def typed_value(spec: FieldSpec, raw: str) -> str:
     raise ValueError(f"unsupported type {spec.type}")
 
 
+# -- what differs between SQL engines ------------------------------------------------
+
+
+def holds_json_object(value: str, line: str, field_name: str) -> str:
+    """Whether the top-level field `field_name` of the JSON `line` is an object.
+
+    Spark hands an object's text and a string's content alike (`{"a":1}` both for
+    `"payload":{"a":1}` and for `"payload":"{\\"a\\":1}"`), so a text that opens like
+    an object is told from a JSON-encoded string by the raw line: the key followed by a
+    quote. Quotes inside a string are escaped, so nothing nested in a string can look
+    like the key. The compact form is tested first: a substring search, no regex."""
+    compact_object = spark_string(f'"{field_name}":{{')
+    string_form = spark_string(f'"{field_name}"' + r'\s*:\s*"')
+    object_form = spark_string(f'"{field_name}"' + r"\s*:\s*\{")
+    return (
+        f"startswith({value}, '{{') AND (contains({line}, {compact_object})"
+        f" OR NOT ({line} RLIKE {string_form}) OR {line} RLIKE {object_form})"
+    )
+
+
 @dataclass(frozen=True)
 class Dialect:
-    """What the SQL text of the field and cross-field rules needs from an engine: its
-    literals and its regular-expression match. Spark's is the job's; bench/duckdb_same_work.py
+    """What the SQL text of the rules needs from an engine: its literals, its
+    regular-expression match and its test of a JSON object. Spark's is the job's; bench/duckdb_same_work.py
     writes the same rules for DuckDB."""
 
     literal: Callable[[object], str]
     matches: Callable[[str, str], str]  # (value, regular expression) -> a condition
+    holds_object: Callable[[str, str, str], str]  # (value, line, field name) -> a condition
 
 
-SPARK = Dialect(literal, lambda value, pattern: f"{value} RLIKE {spark_string(pattern)}")
+SPARK = Dialect(
+    literal,
+    lambda value, pattern: f"{value} RLIKE {spark_string(pattern)}",
+    holds_json_object,
+)
 
 
 def field_rule_failures(spec: FieldSpec, value: str, dialect: Dialect = SPARK) -> list[tuple[str, str]]:
@@ -160,25 +185,8 @@ def envelope_ddl(envelope: EnvelopeContract) -> str:
     return ", ".join(f"{name(n)} STRING" for n in [*envelope.names, CORRUPT])
 
 
-def holds_json_object(value: str, line: str, field_name: str) -> str:
-    """Whether the top-level field `field_name` of the JSON `line` is an object.
-
-    Spark hands an object's text and a string's content alike (`{"a":1}` both for
-    `"payload":{"a":1}` and for `"payload":"{\\"a\\":1}"`), so a text that opens like
-    an object is told from a JSON-encoded string by the raw line: the key followed by a
-    quote. Quotes inside a string are escaped, so nothing nested in a string can look
-    like the key. The compact form is tested first: a substring search, no regex."""
-    compact_object = spark_string(f'"{field_name}":{{')
-    string_form = spark_string(f'"{field_name}"' + r'\s*:\s*"')
-    object_form = spark_string(f'"{field_name}"' + r"\s*:\s*\{")
-    return (
-        f"startswith({value}, '{{') AND (contains({line}, {compact_object})"
-        f" OR NOT ({line} RLIKE {string_form}) OR {line} RLIKE {object_form})"
-    )
-
-
 def envelope_field_failures(
-    spec: EnvelopeField, raw: str, typed: str | None, line: str, not_after: str
+    spec: EnvelopeField, raw: str, typed: str | None, line: str, not_after: str, dialect: Dialect = SPARK
 ) -> list[tuple[str, str]]:
     """(condition, reason) for one envelope field. `typed`: a timestamp's parsed value;
     `not_after`: the latest instant a timestamp may name (landing time plus skew)."""
@@ -186,17 +194,19 @@ def envelope_field_failures(
     present = f"({raw} IS NOT NULL AND {raw} != '')"
     failures = [] if spec.nullable else [(f"NOT {present}", f"missing_field:{field_name}")]
     if spec.type == "uuid":
-        failures.append((f"{present} AND NOT ({raw} RLIKE {spark_string(UUID_PATTERN)})", f"wrong_type:{field_name}"))
+        failures.append((f"{present} AND NOT ({dialect.matches(raw, UUID_PATTERN)})", f"wrong_type:{field_name}"))
     if spec.type == "object":
-        failures.append((f"{present} AND NOT ({holds_json_object(raw, line, field_name)})", f"wrong_type:{field_name}"))
+        failures.append(
+            (f"{present} AND NOT ({dialect.holds_object(raw, line, field_name)})", f"wrong_type:{field_name}")
+        )
     if spec.type == "timestamp":
         assert typed is not None, f"{field_name}: a timestamp field needs its parsed value"
         failures.append((f"{present} AND {typed} IS NULL", f"wrong_type:{field_name}"))
-        out_of_range = [f"{typed} < {literal(spec.not_before)}"] if spec.not_before is not None else []
+        out_of_range = [f"{typed} < {dialect.literal(spec.not_before)}"] if spec.not_before is not None else []
         out_of_range += [f"{typed} > {not_after}"] if spec.not_after_landing else []
         failures.append((f"{typed} IS NOT NULL AND ({any_of(out_of_range)})", f"rule:{field_name}_range"))
     if spec.pattern is not None:
-        failures.append((f"{present} AND NOT ({raw} RLIKE {spark_string(spec.pattern)})", f"rule:{field_name}_pattern"))
+        failures.append((f"{present} AND NOT ({dialect.matches(raw, spec.pattern)})", f"rule:{field_name}_pattern"))
     if spec.max_length is not None:
         failures.append((f"{present} AND length({raw}) > {spec.max_length}", f"rule:{field_name}_length"))
     return failures
