@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.maintenance import dated_tables
-from bench.run import maintenance_lines
+from bench.report import maintenance_lines
 from jobs.definitions import Definitions
 from jobs.settings import Settings
 
