@@ -73,7 +73,8 @@ ENV JAVA_HOME=/usr/lib/jvm/java-17 \
     PATH=/opt/lakehouse/.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYSPARK_PYTHON=/opt/lakehouse/.venv/bin/python \
     LAKEHOUSE_IVY_CACHE=/opt/lakehouse/ivy \
-    LAKEHOUSE_ENV_FILE=/dev/null
+    LAKEHOUSE_ENV_FILE=/dev/null \
+    MALLOC_ARENA_MAX=2
 USER 185
 ENTRYPOINT ["/opt/entrypoint.sh"]
 CMD ["lakehouse", "--help"]

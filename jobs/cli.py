@@ -15,7 +15,7 @@ from jobs.errors import UsageError
 from jobs.preflight import check_endpoints, watch_endpoints
 from jobs.report import print_table
 from jobs.settings import Settings
-from jobs.spark import jvm_launch_conf, spark_submit_command
+from jobs.spark import MALLOC_ARENAS, jvm_launch_conf, spark_submit_command
 from jobs.trino_catalog import query, trino_connection
 
 JOBS_DIR = Path(__file__).resolve().parent
@@ -26,6 +26,7 @@ def submit(settings: Settings, job_module: str, job_args: list[str]) -> int:
     """Run jobs/<job_module>.py through spark-submit with this project's Spark settings."""
     command = spark_submit_command(settings, JOBS_DIR / f"{job_module}.py", job_args)
     env = {
+        **MALLOC_ARENAS,  # unless the caller chose otherwise
         **os.environ,
         "PYSPARK_PYTHON": sys.executable,
         "PYSPARK_DRIVER_PYTHON": sys.executable,

@@ -15,6 +15,13 @@ from jobs.settings import Settings
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 
+# glibc gives each thread that allocates its own malloc arena, up to 8 per core, and a
+# JVM has dozens of threads: the arenas' unused pages count in the resident set. Two
+# arenas keep the 1.3M-event day's driver at 2.79 GiB instead of 2.94, at the same speed.
+# (Set for the driver by `lakehouse` and for standalone executors by their conf; the jobs
+# image sets it for the pods.)
+MALLOC_ARENAS = {"MALLOC_ARENA_MAX": "2"}
+
 
 def resolved_classpath_file(settings: Settings) -> Path:
     """Where `make setup` records the jars Ivy resolved for this set of versions."""
@@ -39,6 +46,7 @@ def jvm_launch_conf(settings: Settings) -> dict[str, str]:
             )
         ),
         "spark.jars.ivy": settings.ivy_cache,
+        **{f"spark.executorEnv.{name}": value for name, value in MALLOC_ARENAS.items()},
         # Python workers run in this interpreter's environment (the project venv).
         "spark.pyspark.python": sys.executable,
     }

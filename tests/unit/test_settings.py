@@ -1,7 +1,8 @@
 from pathlib import Path
+from types import SimpleNamespace
 
 from jobs.settings import Settings, Versions, read_env_file
-from jobs.spark import artifact_name
+from jobs.spark import artifact_name, jvm_launch_conf
 
 
 def test_environment_wins_over_env_file_which_wins_over_defaults(tmp_path: Path):
@@ -73,3 +74,21 @@ def test_the_serving_catalog_is_the_trino_catalog_that_reads_the_run_s_endpoint(
 def test_a_run_reaches_the_lake_bucket_and_the_raw_one_only_when_raw_is_on_the_object_store():
     assert Settings(raw_uri="s3a://landing/tests/x").run_buckets == ["lakehouse", "landing"]
     assert Settings(raw_uri="/data/raw").run_buckets == ["lakehouse"]
+
+
+def test_jobs_start_with_two_malloc_arenas_unless_the_caller_chose(monkeypatch):
+    from jobs import cli
+
+    seen: list[dict[str, str]] = []
+
+    def run(command, env):
+        seen.append(env)
+        return SimpleNamespace(returncode=0)
+
+    monkeypatch.setattr(cli.subprocess, "run", run)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    cli.submit(Settings(), "smoke", [])
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    cli.submit(Settings(), "smoke", [])
+    assert [env["MALLOC_ARENA_MAX"] for env in seen] == ["2", "8"]
+    assert jvm_launch_conf(Settings())["spark.executorEnv.MALLOC_ARENA_MAX"] == "2"
