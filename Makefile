@@ -95,8 +95,8 @@ generate: up  ## write a day of enriched events to MinIO: make generate DATE=YYY
 run: up  ## curate one day with spark-submit: make run DATE=YYYY-MM-DD
 	@$(LAKEHOUSE) run --date $(DATE)
 
-backfill: up  ## curate days one after another: make backfill START=YYYY-MM-DD END=YYYY-MM-DD (END exclusive)
-	@$(LAKEHOUSE) run --start $(START) --end $(END)
+backfill: up  ## curate days one after another: make backfill START=YYYY-MM-DD END=YYYY-MM-DD (END exclusive) [DAYS_PER_RUN=5]
+	@$(LAKEHOUSE) run --start $(START) --end $(END) --days-per-run $(or $(DAYS_PER_RUN),1)
 
 rollback: up  ## restore the tables to their versions before a run: make rollback RUN_ID=...
 	@$(LAKEHOUSE) rollback --run-id $(RUN_ID)

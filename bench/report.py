@@ -75,7 +75,7 @@ def markdown(result: dict) -> str:
         )
     lines += [
         "",
-        f"The history days' own runs (seconds, oldest first): "
+        f"The runs of the history's backfill (seconds, oldest first, by window start): "
         f"{', '.join(f'{v:.0f}' for v in r['history_run_seconds'].values())}.",
     ]
     lines += ["", *maintenance_lines(r["maintenance"])]

@@ -1,12 +1,14 @@
 """`make bench`: the daily job at 1.3M events, stage by stage, beside two baselines.
 
-    python -m bench.run [--events 1300000] [--seed 42] [--day 2026-10-01] [--history-days 30] [--scale 4]
+    python -m bench.run [--events 1300000] [--seed 42] [--day 2026-10-01] [--history-days 30]
+                        [--history-days-per-run 5] [--scale 4]
 
 A benchmark, not a test: it prints figures and asserts nothing. One invocation measures
   (a) our daily job end to end (`lakehouse run`: spark-submit, cold JVM, real MinIO) on a
       fresh warehouse: seconds per stage from the ledger, records/s, peak driver RSS;
   (b) the same window run again (an idempotent rerun);
-  (c) the same day after `history_days` days of history (day31/day1);
+  (c) the same day after `history_days` days of history (day31/day1), the history built by
+      one backfill in windows of `history_days_per_run` days (its time: the backfill figure);
   (d) baseline 1, naive Spark: read the JSON, dropDuplicates(root_id), append to Delta;
   (e) baseline 2, DuckDB doing the same work as our validation pass, compiled from the same
       contracts (bench/duckdb_same_work.py): reasons, quarantine, conformed and upcast rows,
@@ -21,8 +23,8 @@ Cached between invocations (a fixed seed makes them reproducible):
   raw  s3a://<raw bucket>/bench/seed=S/                  the measured day alone  (seed=S-events=N
   raw  s3a://<raw bucket>/bench/history-seed=S/          the history days and    for another --events)
                                                          the measured day
-  lake s3a://<lake bucket>/bench/history-seed=S-events=N-from=D/ the history days, one run each
-       (building it is one `lakehouse run` per day: ~3 minutes each, once)
+  lake s3a://<lake bucket>/bench/history-seed=S-events=N-from=D[-window=W]/ the history days
+       (one `lakehouse run --start --end --days-per-run W`, once; W=1 leaves "-window" out)
   .local/bench/raw/bench/seed=S/                         the measured day's files, for DuckDB
 Each measured run gets a fresh warehouse under s3a://<lake bucket>/bench/runs/, deleted after.
 """
@@ -64,6 +66,7 @@ class Bench:
     seed: int
     day: date
     history_days: int
+    history_days_per_run: int = 1  # the history's backfill: windows of this many days
 
     @property
     def history_start(self) -> date:
@@ -148,11 +151,15 @@ def code_commit() -> str | None:
 
 
 def ensure_history(settings: Settings, bench: Bench) -> tuple[Settings, dict]:
-    """A warehouse holding the history days, curated one run per day, built once; returns
+    """A warehouse holding the history days, curated by one backfill in windows of
+    `history_days_per_run` days, built once; returns
     it with its marker (which commit built it: a history from older code may hold tables
     of an older layout, which the measured run would first migrate)."""
     history = scenario(
-        settings, bench.history_raw, f"bench/history-seed={bench.seed}-events={bench.events}-from={bench.history_start}"
+        settings,
+        bench.history_raw,
+        f"bench/history-seed={bench.seed}-events={bench.events}-from={bench.history_start}"
+        + (f"-window={bench.history_days_per_run}" if bench.history_days_per_run > 1 else ""),
     )
     days = [bench.history_start + timedelta(days=i) for i in range(bench.history_days + 1)]
     ensure_raw(history, bench, days)
@@ -167,14 +174,30 @@ def ensure_history(settings: Settings, bench: Bench) -> tuple[Settings, dict]:
             )
         return history, built
     log(
-        f"building the history [{bench.history_start}, {bench.day}) in {history.warehouse}: a backfill, one run "
-        "per day, once (a day already curated is skipped: same input fingerprint)"
+        f"building the history [{bench.history_start}, {bench.day}) in {history.warehouse}: a backfill in "
+        f"windows of {bench.history_days_per_run} day(s), once (a window already curated is skipped: same input "
+        "fingerprint)"
     )
     seconds = lakehouse(
-        history, "run", "--start", str(bench.history_start), "--end", str(bench.day), progress="succeeded:"
+        history,
+        "run",
+        "--start",
+        str(bench.history_start),
+        "--end",
+        str(bench.day),
+        "--days-per-run",
+        str(bench.history_days_per_run),
+        progress="succeeded:",
     )
     log(f"history built in {seconds:.0f} s")
-    built = {"days": bench.history_days, "events": bench.events, "seed": bench.seed, "commit": code_commit()}
+    built = {
+        "days": bench.history_days,
+        "days_per_run": bench.history_days_per_run,
+        "events": bench.events,
+        "seed": bench.seed,
+        "commit": code_commit(),
+        "seconds": round(seconds, 1),
+    }
     client.put_object(Bucket=settings.lake_bucket, Key=marker, Body=json.dumps(built))
     return history, built
 
@@ -333,6 +356,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--day", type=date.fromisoformat, default=date(2026, 10, 1))
     parser.add_argument("--history-days", type=int, default=30)
+    parser.add_argument(
+        "--history-days-per-run",
+        type=int,
+        default=5,
+        help="build the history as a backfill in windows of this many days (lakehouse run --days-per-run)",
+    )
     parser.add_argument("--prepare", action="store_true", help="only generate the data and build the history")
     parser.add_argument(
         "--scale",
@@ -348,7 +377,7 @@ def main(argv: list[str]) -> int:
         "(bench/results/first-run.jfr; adds a few per cent to that run)",
     )
     args = parser.parse_args(argv)
-    bench = Bench(args.events, args.seed, args.day, args.history_days)
+    bench = Bench(args.events, args.seed, args.day, args.history_days, args.history_days_per_run)
     settings = Settings.load()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
 
@@ -444,7 +473,7 @@ def main(argv: list[str]) -> int:
         "rerun_stage_seconds": rerun_run["stage_seconds"],
         "rerun_skipped": rerun_run["unchanged_since"] == first_run["run_id"],
         "day31_stage_seconds": day31_run["stage_seconds"],
-        # each history day's own run, oldest first: whether the cost grows as history does
+        # each run of the history's backfill, oldest first: whether the cost grows as history does
         "history_run_seconds": {
             str(r["window_start"]): round(r["seconds"], 1)
             for r in ledgers["history"]
@@ -489,7 +518,8 @@ def main(argv: list[str]) -> int:
         "day31/day1": ratio(day31, first),
         "scaled/first": ratio(scaled_seconds, first),
     }
-    history_seconds = sum(result["history_run_seconds"].values())
+    # the backfill's wall clock (spark-submit included) when its marker has it, else its runs' sum
+    history_seconds = history_marker.get("seconds") or sum(result["history_run_seconds"].values())
     result["targets"] = {
         "e2e <= 60 s": f"{first:.1f} s",
         "ours/naive <= 2.0": str(result["ratios"]["ours/naive_spark"]),
@@ -497,8 +527,8 @@ def main(argv: list[str]) -> int:
         f"day{bench.history_days + 1}/day1 <= 1.2": str(result["ratios"]["day31/day1"]),
         "peak driver RSS <= 3 GiB": f"{result['peak_rss_bytes'] / 2**30:.2f} GiB",
         f"{args.scale}x events <= {0.875 * args.scale:.1f}x the time": str(result["ratios"]["scaled/first"]),
-        f"{bench.history_days}-day backfill (built by {history_marker.get('commit')}) <= "
-        f"{bench.history_days} min": f"{history_seconds / 60:.1f} min",
+        f"{bench.history_days}-day backfill in {history_marker.get('days_per_run', 1)}-day runs (built by "
+        f"{history_marker.get('commit')}) <= {bench.history_days} min": f"{history_seconds / 60:.1f} min",
     }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / "latest.json").write_text(json.dumps(result, indent=2, default=str) + "\n")

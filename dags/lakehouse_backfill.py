@@ -1,8 +1,10 @@
 """lakehouse_backfill: curate the days of [start, end) one after another.
 
-Trigger it with the params `start` and `end` (end exclusive). One spark-submit runs the
-daily windows in order in one driver — never two windows at once on the same tables —
-and stops at the first failing day, naming it in the log (later days are not run). It
+Trigger it with the params `start` and `end` (end exclusive), and `days_per_run` (1: a
+run per day, as the daily DAG makes them; more: fewer, larger runs that leave the same
+tables, faster). One spark-submit runs the windows in order in one driver — never two
+windows at once on the same tables — and stops at the first failing one, naming it in
+the log (later windows are not run). It
 shares the `lakehouse_tables` pool (one slot) with the daily DAG, so a backfill and a
 daily run never write at the same time. Days already curated with the same input and
 definitions are skipped by the job itself.
@@ -18,6 +20,7 @@ from airflow.sdk import DAG, Param
 from lakehouse_tasks import DEFAULT_ARGS, check_endpoints, curate, publish, report_runs
 
 RANGE = ["--start", "{{ params.start }}", "--end", "{{ params.end }}"]
+WINDOWS = ["--days-per-run", "{{ params.days_per_run }}"]
 
 with DAG(
     dag_id="lakehouse_backfill",
@@ -30,13 +33,14 @@ with DAG(
     params={
         "start": Param(type="string", format="date", description="first day, YYYY-MM-DD"),
         "end": Param(type="string", format="date", description="day after the last one, YYYY-MM-DD"),
+        "days_per_run": Param(1, type="integer", minimum=1, description="days per run (window length)"),
     },
     tags=["lakehouse", "backfill"],
     doc_md=__doc__,
 ):
     (
         check_endpoints()
-        >> curate("backfill", ["run", *RANGE, "--daily"], timedelta(hours=24))
+        >> curate("backfill", ["run", *RANGE, *WINDOWS], timedelta(hours=24))
         >> publish()
         >> report_runs(RANGE)
     )

@@ -122,7 +122,8 @@ def curate(task_id: str, job_args: list[str], timeout: timedelta) -> SparkSubmit
         properties_file="{{ var.value.lakehouse_spark_properties }}",
         name=f"lakehouse-{task_id}",
         # Publishing to Trino is a task of its own (retried on its own if Trino is away).
-        env_vars={"LAKEHOUSE_TRINO_REGISTER": "false", **CHOSEN_ENDPOINT},
+        # Two malloc arenas keep the driver's resident memory down (jobs/spark.py: MALLOC_ARENAS).
+        env_vars={"LAKEHOUSE_TRINO_REGISTER": "false", "MALLOC_ARENA_MAX": "2", **CHOSEN_ENDPOINT},
         pool=TABLES_POOL,
         execution_timeout=timeout,
         retry_delay=timedelta(minutes=2),

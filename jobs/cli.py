@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from jobs.curation.plan import backfill_windows
 from jobs.definitions import Definitions
 from jobs.entrypoint import run_main
 from jobs.errors import UsageError
@@ -87,9 +88,10 @@ def generate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    """One window (--date D) or a sequential backfill (--start D1 --end D2), day by day."""
+    """One window (--date D) or a sequential backfill (--start D1 --end D2), a day per run
+    unless --days-per-run says more."""
     start, end = window_of(args)
-    windows = [(start + timedelta(days=i), start + timedelta(days=i + 1)) for i in range((end - start).days)]
+    windows = backfill_windows(start, end, args.days_per_run)
     extra = ["--reprocess"] if args.reprocess else []
     if args.kill_after:
         extra += ["--kill-after", args.kill_after]
@@ -98,24 +100,24 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     settings, _ = watch_endpoints(
         settings, Definitions.load(settings), buckets=settings.run_buckets, trino=settings.trino_register
     )
-    # A backfill is one spark-submit that runs the days one after another (never in
-    # parallel): each day is a run of its own, without a JVM start per day.
+    # A backfill is one spark-submit that runs its windows one after another (never in
+    # parallel): each window is a run of its own, without a JVM start per window.
     code = submit(
         settings,
         "curation/job",
         [
             "run",
             "--start",
-            str(windows[0][0]),
+            str(start),
             "--end",
-            str(windows[-1][1]),
-            *(["--daily"] if len(windows) > 1 else []),
+            str(end),
+            *(["--days-per-run", str(args.days_per_run)] if len(windows) > 1 else []),
             *extra,
         ],
     )
     if code != 0 and len(windows) > 1:
         print(
-            f"error: the backfill [{windows[0][0]}, {windows[-1][1]}) failed (exit {code}); the log names the "
+            f"error: the backfill [{start}, {end}) failed (exit {code}); the log names the "
             "failed window, later windows were not run",
             file=sys.stderr,
         )
@@ -262,6 +264,13 @@ def iso_date(text: str) -> date:
     return date.fromisoformat(text)
 
 
+def positive_days(text: str) -> int:
+    days = int(text)
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"a number of days, at least 1: {text}")
+    return days
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -282,6 +291,13 @@ def main(argv: list[str]) -> int:
     run_parser.add_argument("--date", type=iso_date, help="one day: the window [D, D+1)")
     run_parser.add_argument("--start", type=iso_date, help="first day of a backfill")
     run_parser.add_argument("--end", type=iso_date, help="end of a backfill (exclusive)")
+    run_parser.add_argument(
+        "--days-per-run",
+        type=positive_days,
+        default=1,
+        help="a backfill's window length: 1 (a run per day, as the daily schedule) or more, for fewer, "
+        "larger runs (the same tables, faster)",
+    )
     run_parser.add_argument(
         "--reprocess", action="store_true", help="run a window again even if its files and definitions are unchanged"
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import uuid
-from datetime import date, timedelta
+from datetime import date
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -26,7 +26,7 @@ from jobs.curation.context import RunContext, exclusive
 from jobs.curation.downstream import gate_and_model
 from jobs.curation.faults import FaultInjection
 from jobs.curation.ledger import identical_earlier_run, write_ledger
-from jobs.curation.plan import RunWindow, files_for_window, input_fingerprint, outside_layout
+from jobs.curation.plan import RunWindow, backfill_windows, files_for_window, input_fingerprint, outside_layout
 from jobs.curation.silver import write_silver
 from jobs.curation.tables import INGESTED_FILES
 from jobs.definitions import Definitions
@@ -262,9 +262,10 @@ def main(argv: list[str]) -> int:
         help="run even if the input files and definitions are those of the last successful run",
     )
     run.add_argument(
-        "--daily",
-        action="store_true",
-        help="a backfill: one window per day of [start, end), one after another in this driver",
+        "--days-per-run",
+        type=int,
+        help="a backfill: windows of this many days over [start, end), one after another in this driver "
+        "(without it, [start, end) is one window)",
     )
     run.add_argument("--kill-after", help=argparse.SUPPRESS)
     run.add_argument("--kill-during", help=argparse.SUPPRESS)
@@ -277,25 +278,28 @@ def main(argv: list[str]) -> int:
 
     settings = Settings.load()
     if args.command == "run":
-        window = RunWindow(args.start, args.end)
-        days = [RunWindow(day, day + timedelta(days=1)) for day in window.dates] if args.daily else [window]
-        for number, day in enumerate(days, 1):
+        windows = (
+            backfill_windows(args.start, args.end, args.days_per_run)
+            if args.days_per_run
+            else [RunWindow(args.start, args.end)]
+        )
+        for number, window in enumerate(windows, 1):
             try:
                 run_window(
                     settings,
-                    day,
+                    window,
                     FaultInjection(args.kill_after, args.kill_during),
-                    args.run_id if len(days) == 1 else None,
+                    args.run_id if len(windows) == 1 else None,
                     args.reprocess,
                 )
             except Exception:
-                if len(days) > 1:
+                if len(windows) > 1:
                     log.error(
                         "backfill: window %s (%d of %d) failed; the %d later window(s) were not run",
-                        day,
+                        window,
                         number,
-                        len(days),
-                        len(days) - number,
+                        len(windows),
+                        len(windows) - number,
                     )
                 raise
     elif args.command == "rollback":

@@ -47,6 +47,14 @@ class RunWindow:
         return f"[{self.start}, {self.end})"
 
 
+def backfill_windows(start: date, end: date, days_per_run: int) -> list[RunWindow]:
+    """[start, end) cut into windows of `days_per_run` days (the last one may be shorter)."""
+    if days_per_run < 1:
+        raise ValueError(f"a backfill's windows are at least one day long (got {days_per_run})")
+    starts = [start + timedelta(days=i) for i in range(0, (end - start).days, days_per_run)]
+    return [RunWindow(first, min(first + timedelta(days=days_per_run), end)) for first in starts]
+
+
 def folder_objects(settings: Settings, day: date) -> dict[str, str]:
     """Every object under one landing date's folder, named by `raw_file_location` (the
     name every table keeps), each with its version (size and ETag on the object store,

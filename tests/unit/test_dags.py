@@ -87,7 +87,7 @@ def test_the_daily_dag_runs_once_a_day_one_run_at_a_time_and_waits_for_input_wit
 
 def test_the_backfill_dag_takes_a_range_and_shares_the_tables_pool_with_the_daily_dag(dagbag):
     backfill, daily = dagbag["dags"]["lakehouse_backfill"], dagbag["dags"]["lakehouse_daily"]
-    assert backfill["params"] == ["end", "start"] and backfill["max_active_runs"] == 1
+    assert backfill["params"] == ["days_per_run", "end", "start"] and backfill["max_active_runs"] == 1
     assert backfill["tasks"]["backfill"]["type"] == "SparkSubmitOperator"
     assert backfill["tasks"]["backfill"]["pool"] == daily["tasks"]["curate"]["pool"] == "lakehouse_tables"
 

@@ -3,7 +3,9 @@
 from collections import namedtuple
 from datetime import date, datetime, timedelta
 
-from jobs.curation.plan import RunWindow, repeatable_run
+import pytest
+
+from jobs.curation.plan import RunWindow, backfill_windows, repeatable_run
 
 Row = namedtuple("Row", "run_id kind window_start window_end status started_at input_fingerprint unchanged_since")
 DAY = RunWindow(date(2026, 10, 1), date(2026, 10, 2))
@@ -138,3 +140,13 @@ def test_objects_outside_the_upstream_layout_are_skipped_and_reported(tmp_path):
         "event_date=2026-10-1/",
         "events/",  # hidden _x and .x are left alone
     ]
+
+
+def test_a_backfill_is_cut_into_windows_of_the_days_per_run_the_last_one_shorter():
+    day = date(2026, 10, 1)
+    windows = backfill_windows(day, day + timedelta(days=5), 2)
+    assert [(w.start.day, w.end.day) for w in windows] == [(1, 3), (3, 5), (5, 6)]
+    assert [w.dates for w in backfill_windows(day, day + timedelta(days=2), 1)] == [[day], [day + timedelta(days=1)]]
+    assert backfill_windows(day, day + timedelta(days=2), 30) == [RunWindow(day, day + timedelta(days=2))]
+    with pytest.raises(ValueError, match="at least one day"):
+        backfill_windows(day, day + timedelta(days=2), 0)
