@@ -142,12 +142,14 @@ def bytes_per_layer(settings: Settings, bench: dict, history: Settings) -> dict[
 
     days = bench["history_days"]  # the warehouse holds the days before the measured one
     events = bench["lines_read"] * days
+    # ... and the measured day too when the bench ran it on the history itself
+    stored = bench["lines_read"] * (days + 1) if bench.get("history_in_place") else events
     raw_bucket, raw_prefix = history.raw_bucket_and_prefix
     start = date.fromisoformat(bench["day"]) - timedelta(days=bench["history_days"])
     raw = sum(total(raw_bucket, f"{raw_prefix}event_date={start + timedelta(days=i)}/") for i in range(days))
     sizes = {"raw": raw / events}
     for layer in LAYERS:
-        sizes[layer] = total(settings.lake_bucket, f"{history.lake_key_prefix}{layer}/") / events
+        sizes[layer] = total(settings.lake_bucket, f"{history.lake_key_prefix}{layer}/") / stored
     return sizes
 
 
