@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 DASHBOARDS = ROOT / "superset" / "assets" / "dashboards"
 ORDER = ("taxi-operations", "token-transfers", "pipeline-health")
+# What one page action may take on a busy machine (gunicorn gives a request 120 s too).
+PAGE_TIMEOUT_MS = 120_000
 WIDTH, HEIGHT = 1280, 3200  # tall enough for every chart to be on screen: Superset renders them lazily
 
 CHART = "[data-test='chart-grid-component']"
@@ -65,11 +67,19 @@ def dashboard_url(base_url: str, dashboard: dict, time_range: str | None) -> str
 
 
 def log_in(page, base_url: str, password: str) -> None:
+    """Log in through the form; done when the browser has left the login page. Waiting for
+    the next page's `load` as well (Playwright's default) cost more than a minute once on a
+    machine busy with Spark jobs, and nothing here needs that page."""
     page.goto(f"{base_url}/login/")
     page.fill("[data-test='username-input']", "admin")
     page.fill("[data-test='password-input']", password)
-    page.click("[data-test='login-button']")
-    page.wait_for_url(lambda url: "/login" not in url, timeout=60_000)
+    with page.expect_response(lambda r: r.request.method == "POST" and "/login" in r.url) as posted:
+        page.click("[data-test='login-button']")
+    answer = posted.value
+    if answer.status >= 400 or "/login" in (answer.headers.get("location") or "/"):
+        where = answer.headers.get("location") or ""
+        raise RuntimeError(f"superset refused the login: {answer.status} {answer.status_text} {where}".rstrip())
+    page.wait_for_url(lambda url: "/login" not in url, wait_until="commit")
 
 
 def wait_for_charts(page, expected: int, timeout_s: float) -> None:
@@ -116,6 +126,7 @@ def view_dashboards(
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         try:
             page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
             log_in(page, base_url, password)
             for slug in slugs:
                 dashboard = dashboards[slug]

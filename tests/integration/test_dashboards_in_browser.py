@@ -38,3 +38,9 @@ def test_a_chart_error_is_seen(superset_url):
         superset_url, local_secret("SUPERSET_ADMIN_PASSWORD"), ["token-transfers"], None, "not a date : either"
     )
     assert len(view.errors) == view.charts > 0
+
+
+def test_a_refused_login_fails_at_once_and_says_so(superset_url):
+    """Not a minute's wait for a page that never comes: the form's answer is read."""
+    with pytest.raises(RuntimeError, match="superset refused the login: 302"):
+        view_dashboards(superset_url, "not the password", ["token-transfers"], None)
