@@ -53,13 +53,16 @@ class BatchSpec:
 
     rows: `touched_dates` (the table's rows on the business dates this run touched),
     `all` (the whole table: dimensions), or `daily_volume` (one row per window day:
-    its row count against the median of the previous days)."""
+    its row count against the median of the previous days). `key`: a silver table's
+    business key (beyond a run's window, its gate checks the rows sharing a key with
+    rows no gate has passed; see jobs/quality.py)."""
 
     table: str
     rows: str
     date_column: str | None = None
     freshness: Mapping[str, str] | None = None  # {"column": ..., "timezone": ...} -> hours_before_window_end
     references: tuple[Reference, ...] = ()
+    key: tuple[str, ...] = ()
     previous_days: int = 7
     min_previous_days: int = 3
 
@@ -93,8 +96,10 @@ class Suite:
         return list(dict.fromkeys(c for e in self.expectations for c in e.columns))
 
 
-def parse_checks(document: Any, table: str, date_column: str | None, where: str) -> tuple[Suite, ...]:
-    """The suites a table's `checks:` declare."""
+def parse_checks(
+    document: Any, table: str, date_column: str | None, where: str, key: tuple[str, ...] = ()
+) -> tuple[Suite, ...]:
+    """The suites a table's `checks:` declare (`key`: a silver table's business key)."""
     here = f"{where}: checks"
     if not isinstance(document, dict):
         raise ChecksError(f"{here}: expected a mapping with 'expect' (and optionally {sorted(_KEYS - {'expect'})})")
@@ -116,7 +121,7 @@ def parse_checks(document: Any, table: str, date_column: str | None, where: str)
     expectations = tuple(parse_expectation(raw, here) for raw in document.get("expect") or [])
     if not expectations:
         raise ChecksError(f"{here}: 'expect' lists no expectation")
-    batch = BatchSpec(table, rows, date_column, freshness, references)
+    batch = BatchSpec(table, rows, date_column, freshness, references, key)
     suites = [Suite(table, batch, expectations, engine, where)]
     if "volume" in document:
         suites.append(parse_volume(document["volume"], table, date_column, where))

@@ -243,7 +243,11 @@ def parse_contract(document: dict, where: str) -> Contract:
     if look_back_days is not None and (not isinstance(look_back_days, int) or look_back_days < 0):
         raise ContractError(f"{where}: look_back_days must be a whole number of days, 0 or more")
     target_table = str(document["target_table"])
-    checks = parse_checks(document["checks"], target_table, "business_date", where) if "checks" in document else ()
+    checks = (
+        parse_checks(document["checks"], target_table, "business_date", where, business_key)
+        if "checks" in document
+        else ()
+    )
 
     upcast = document.get("upcast") or {}
     upcast_to = upcast.get("to")

@@ -19,14 +19,13 @@ from datetime import date
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs.curation import lake
+from jobs.curation.tables import LINEAGE
 from jobs.definitions import Definitions
 from jobs.models import Model, ModelError
 from jobs.settings import Settings
 from jobs.sql_literals import sql_date_list, sql_string
 
 log = logging.getLogger("gold")
-
-LINEAGE = "run_id"  # the run that curated a source row; incremental models carry it along
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import logging
 
 from jobs.curation import lake
 from jobs.curation.context import RunContext
-from jobs.curation.ledger import curated_dates
+from jobs.curation.ledger import curated_dates, settled_runs
 from jobs.curation.tables import QUALITY_RESULTS
 from jobs.gold import build_gold
 from jobs.models import downstream
@@ -23,7 +23,12 @@ def gate_and_model(ctx: RunContext, versions_after: dict[str, int]) -> None:
     spark = ctx.spark
     with ctx.stage("quality_silver"):
         ctx.gate = QualityGate.open(spark, ctx.settings, ctx.definitions)
-        outcomes = ctx.gate.check("silver", ctx.business_dates, ctx.window, ctx.dates_by_table, curated_dates(ctx))
+        # A run's window whole, and beyond it only what no gate has passed yet (a replay,
+        # which has no window, checks the dates it touched whole)
+        settled = settled_runs(ctx) if ctx.window is not None else None
+        outcomes = ctx.gate.check(
+            "silver", ctx.business_dates, ctx.window, ctx.dates_by_table, curated_dates(ctx), settled_runs=settled
+        )
         hold_back(ctx, outcomes)
 
     with ctx.stage("gold"):

@@ -148,3 +148,17 @@ def curated_dates(ctx: RunContext) -> set[date]:
         .collect()
     )
     return {day for r in runs for day in RunWindow(r.window_start, r.window_end).dates}
+
+
+def settled_runs(ctx: RunContext) -> set[str]:
+    """The runs whose rows a quality gate passed: those that succeeded. A run killed,
+    failed or held back settled nothing: the next gate checks its rows again."""
+    rows = (
+        ctx.spark.read.format("delta")
+        .load(ctx.path(LEDGER))
+        .where((F.col("status") == "succeeded") & (F.col("run_id") != ctx.run_id))
+        .select("run_id")
+        .distinct()
+        .collect()
+    )
+    return {r.run_id for r in rows}

@@ -8,6 +8,8 @@ LEDGER = "ops.pipeline_runs"
 QUALITY_RESULTS = "ops.quality_results"
 INGESTED_FILES = "ops.ingested_files"
 
+LINEAGE = "run_id"  # a silver row's column: the run that curated it (incremental models carry it along)
+
 
 def path_of(settings: Settings, table: str) -> str:
     schema, name = table.split(".")

@@ -17,6 +17,7 @@ from generator.sinks import ObjectStoreBucket
 from jobs.curation.faults import FaultInjection
 from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
+from jobs.curation.tables import path_of
 from jobs.definitions import Definitions
 from jobs.quality import EXPECTATIONS_DIR, QualityGate, QualityGateError
 from jobs.quality_results import RESULTS_SCHEMA, SEVERITY, failures, result_rows
@@ -157,3 +158,45 @@ def test_a_threshold_edited_in_the_contract_changes_the_outcome(spark, settings,
     # The third day has a few hundred trips; demanding a million of them fails it.
     strict = edited_checks(tmp_path, "silver.taxi_trips", volume={"min_rows": 1_000_000})
     assert errors(strict) == ["silver.taxi_trips.volume: expect_column_values_to_be_between(rows)"]
+
+
+def test_beyond_its_window_a_gate_checks_what_no_gate_passed_and_every_row_sharing_its_key(spark, settings, three_days):
+    """A run's late rows land on earlier dates that earlier gates passed whole: there, only
+    the rows of runs not settled (killed, held back, or rows the ledger never saw) are
+    checked, with every row sharing their key, so uniqueness still holds against the date."""
+    table = "silver.token_transfers"
+    scenario = clone(settings, three_days, "gate-scope")
+    runs = ledger(spark, scenario)
+    settled = {r.run_id for r in runs if r.status == "succeeded"}
+    (second_day_run,) = [r.run_id for r in runs if r.status == "succeeded" and r.window_start == DAYS[1]]
+    silver = read(spark, scenario, table).where(F.col("business_date").isin(DAYS))
+    whole = silver.count()
+    on_window = silver.where(F.col("business_date") == DAYS[2]).count()
+    second_day_beyond = silver.where((F.col("run_id") == second_day_run) & (F.col("business_date") < DAYS[2])).count()
+    assert on_window > 0 and second_day_beyond > 0
+    # an intruder: a copy of a settled row on the first day, by a run no ledger knows
+    (copied,) = silver.where(F.col("business_date") == DAYS[0]).limit(1).collect()
+    intruder = spark.createDataFrame([copied], silver.schema).withColumn("run_id", F.lit("intruder"))
+    intruder.write.format("delta").mode("append").save(path_of(scenario, table))
+
+    def uniqueness(settled_runs):
+        gate = QualityGate.open(spark, scenario, Definitions.load(scenario))
+        window = RunWindow(DAYS[2], DAYS[2] + timedelta(days=1))
+        outcomes = gate.check("silver", set(DAYS), window, only={table}, settled_runs=settled_runs)
+        gate.close()
+        (outcome,) = [o for o in outcomes if o.suite == table]
+        (result,) = [
+            r
+            for r in outcome.result.results
+            if r.expectation_config is not None and r.expectation_config.type == "expect_compound_columns_to_be_unique"
+        ]
+        return result.success, result.result["element_count"], result.result["unexpected_count"]
+
+    # the window whole, and the intruder with the row it copies
+    assert uniqueness(settled) == (False, on_window + 2, 2)
+    # what a gate passed is not checked again
+    assert uniqueness(settled | {"intruder"}) == (True, on_window, 0)
+    # a run that did not settle: its rows beyond the window are checked again
+    assert uniqueness(settled - {second_day_run} | {"intruder"}) == (True, on_window + second_day_beyond, 0)
+    # without the ledger's word (a replay): the dates whole
+    assert uniqueness(None) == (False, whole + 1, 2)

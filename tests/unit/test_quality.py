@@ -1,10 +1,10 @@
-"""Daily volume against history: no Spark needed."""
+"""Daily volume against history (no Spark needed), and which rows a silver gate checks."""
 
 from datetime import date, timedelta
 
 import pytest
 
-from jobs.quality import daily_volumes
+from jobs.quality import daily_volumes, unsettled_beyond
 
 D = date(2030, 1, 10)
 
@@ -33,3 +33,27 @@ def test_a_curated_day_without_rows_counts_as_zero_and_a_missing_day_as_a_drop()
     rows = {days_before(3): 100, days_before(2): 0, days_before(1): 100}
     [(_, count, previous, baseline, ratio)] = daily_volumes(rows, [D], curated, 7, 3)
     assert (count, previous, baseline, ratio) == (0, 3, 100.0, 0.0)
+
+
+def test_beyond_the_window_only_unsettled_rows_are_checked_with_every_row_sharing_their_key(spark):
+    window_day, earlier = date(2026, 9, 3), date(2026, 9, 1)
+    rows = spark.createDataFrame(
+        [
+            ("w1", 0, window_day, "settled"),  # the window's own date: checked whole
+            ("w2", 0, window_day, "this"),
+            ("a", 0, earlier, "settled"),  # passed by an earlier gate, nothing new beside it
+            ("b", 0, earlier, "settled"),  # passed, but a row of this run shares its key
+            ("b", 0, earlier, "this"),
+            ("b", 1, earlier, "settled"),  # the same hash, another log index: another key
+            ("c", 0, earlier, "killed"),  # a run that never settled: checked again
+            (None, 0, earlier, "settled"),  # a null in the key shares it with another null
+            (None, 0, earlier, "this"),
+        ],
+        "transaction_hash string, log_index int, business_date date, run_id string",
+    )
+    checked = unsettled_beyond(rows, "business_date", ["transaction_hash", "log_index"], [window_day], {"settled"})
+    assert sorted(checked.collect(), key=str) == sorted(
+        [r for r in rows.collect() if r.transaction_hash in ("w1", "w2", "c", None) or r[:2] == ("b", 0)], key=str
+    )
+    everything = unsettled_beyond(rows, "business_date", ["transaction_hash", "log_index"], [window_day], set())
+    assert everything.count() == rows.count()
