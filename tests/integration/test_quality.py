@@ -174,8 +174,11 @@ def test_beyond_its_window_a_gate_checks_what_no_gate_passed_and_every_row_shari
     on_window = silver.where(F.col("business_date") == DAYS[2]).count()
     second_day_beyond = silver.where((F.col("run_id") == second_day_run) & (F.col("business_date") < DAYS[2])).count()
     assert on_window > 0 and second_day_beyond > 0
-    # an intruder: a copy of a settled row on the first day, by a run no ledger knows
-    (copied,) = silver.where(F.col("business_date") == DAYS[0]).limit(1).collect()
+    # an intruder: a copy of a row on the first day (of another run than the second day's),
+    # written by a run no ledger knows
+    (copied,) = (
+        silver.where((F.col("business_date") == DAYS[0]) & (F.col("run_id") != second_day_run)).limit(1).collect()
+    )
     intruder = spark.createDataFrame([copied], silver.schema).withColumn("run_id", F.lit("intruder"))
     intruder.write.format("delta").mode("append").save(path_of(scenario, table))
 
