@@ -6,6 +6,8 @@ One function per way a table is written:
 - `replace_dates`  the dates a run touched, with replaceWhere (refresh by_date)
 - `append_pending` the source rows on those dates that the model does not hold yet
                    (refresh incremental)
+- `add_pending`    the same rows aggregated and added to what the rows of those dates
+                   hold, or their dates computed whole (refresh additive), in one MERGE
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from jobs.curation import lake
 from jobs.curation.tables import LINEAGE
 from jobs.definitions import Definitions
-from jobs.models import Model, ModelError
+from jobs.measures import added
+from jobs.models import COUNTED, Model, ModelError
 from jobs.settings import Settings
 from jobs.sql_literals import sql_date_list, sql_string
 
@@ -54,6 +58,9 @@ class References:
         """The same references, but `name` reads only the rows that meet `condition`."""
         view = "pending_" + name.replace(".", "_")
         self.spark.sql(f"SELECT * FROM {self(name)} WHERE {condition}").createOrReplaceTempView(view)
+        return self.with_view(name, view)
+
+    def with_view(self, name: str, view: str) -> References:
         return References(self.spark, self.settings, self.definitions, {**self.views, name: view})
 
 
@@ -76,8 +83,10 @@ def build_gold(
         started = time.monotonic()
         path = settings.table_path(*model.table.split("."))
         columns = lake.table_columns(spark, path)
-        if columns is None:
-            done: str | None = rebuild(spark, model, path, references, dates)
+        if model.refresh == "additive":
+            done: str | None = add_pending(spark, settings, model, path, references, dates, columns)
+        elif columns is None:
+            done = rebuild(spark, model, path, references, dates)
         elif model.refresh == "once":
             continue  # static data (a calendar, a seed): built once
         elif model.refresh == "full":
@@ -185,3 +194,139 @@ def pending_condition(pending: dict[date, list[str]], date_column: str) -> str:
         f"({date_column} = {sql_date_list([day])} AND {LINEAGE} IN ({', '.join(map(sql_string, runs))}))"
         for day, runs in sorted(pending.items())
     )
+
+
+COUNTED_RUNS = "counted_runs"  # an additive model's rows: the source runs they count
+WHOLE = "_whole"  # an additive model's computed rows: of a date computed whole
+LARGE_SHARE = 0.5  # a date whose uncounted rows are more than this share is computed whole
+
+
+@dataclass(frozen=True)
+class Additions:
+    """What an additive model takes in on its dates: {date: the runs it will count}."""
+
+    whole: dict[date, list[str]]  # computed whole: first seen, replayed, or mostly new
+    added: dict[date, list[str]]  # the runs' rows aggregated alone and added
+
+
+def plan_additions(
+    source_rows: dict[tuple[date, str], int], counted: dict[date, set[str | None]], dates: list[date]
+) -> Additions:
+    """Pure: from the source's rows per (date, run) and the runs the model's rows on each
+    date count (None: a row from before runs were counted), which dates take in what.
+
+    A date is computed whole when the model has no row on it, when a run it counts is no
+    longer in the source (a replay rewrote it) or a row counts no runs, or when the rows not
+    counted yet are more than LARGE_SHARE of the date; otherwise only the runs not counted
+    are added. A date with nothing new is left alone."""
+    whole: dict[date, list[str]] = {}
+    added_runs: dict[date, list[str]] = {}
+    for day in sorted(set(dates)):
+        rows = {run: n for (d, run), n in source_rows.items() if d == day}
+        counted_runs = counted.get(day, set())
+        pending = sorted(set(rows) - counted_runs)
+        if not pending and counted_runs <= set(rows):
+            continue
+        pending_rows = sum(rows[run] for run in pending)
+        if not counted_runs or not counted_runs <= set(rows) or pending_rows > LARGE_SHARE * sum(rows.values()):
+            whole[day] = sorted(rows)
+        else:
+            added_runs[day] = pending
+    return Additions(whole, added_runs)
+
+
+def add_pending(
+    spark: SparkSession,
+    settings: Settings,
+    model: Model,
+    path: str,
+    references: References,
+    dates: list[date],
+    columns: list[str] | None,
+) -> str | None:
+    """Take in the source rows on `dates` that the model does not count yet; None if there
+    are none. Each date either is computed whole or has the new runs' aggregate added."""
+    assert model.incremental_source is not None and model.date_column is not None  # checked by load_models
+    source = settings.table_path(*model.incremental_source.split("."))
+    if columns is not None and COUNTED_RUNS not in columns:  # built before runs were counted
+        spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({COUNTED_RUNS} ARRAY<STRING>)")
+    counted = {} if columns is None else counted_runs(spark, path, model.date_column, dates)
+    plan = plan_additions(rows_per_run(spark, source, model.date_column, dates), counted, dates)
+    if not plan.whole and not plan.added and columns is not None:
+        return None
+    date_column, empty = model.date_column, f"(SELECT * FROM {references(model.incremental_source)} WHERE false)"
+    parts = []
+    if plan.whole or not plan.added:  # a first build creates the table, if empty
+        rows = model_rows(spark, model, references.with_view(COUNTED, empty), sorted(plan.whole))
+        parts.append(counting(rows, date_column, plan.whole, whole=True))
+    if plan.added:
+        pending = pending_condition(plan.added, date_column)
+        narrowed = references.only_rows(model.incremental_source, pending).with_view(
+            COUNTED,
+            f"(SELECT * FROM {references(model.incremental_source)} "
+            f"WHERE {date_column} IN ({sql_date_list(plan.added)}) AND NOT ({pending}))",
+        )
+        rows = model_rows(spark, model, narrowed, sorted(plan.added))
+        parts.append(counting(rows, date_column, plan.added, whole=False))
+    computed = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
+    measures = dict(model.adds)
+    if set(computed.columns) != {*model.keys, *measures, COUNTED_RUNS, WHOLE}:
+        raise ModelError(
+            f"{model.source}: an additive model selects its keys and the columns of 'adds'; "
+            f"it selects {sorted(set(computed.columns) - {COUNTED_RUNS, WHOLE})}"
+        )
+    if columns is None:
+        rebuilt = computed.drop(WHOLE)
+        rebuilt.write.format("delta").option(lake.STATISTICS_PROPERTY, lake.statistics_columns(rebuilt.schema)).save(
+            path
+        )
+        return f"{len(plan.whole)} date(s) built"
+    lake.merge_additions(
+        spark,
+        path,
+        computed,
+        list(model.keys),
+        prune=f"t.{date_column} IN ({sql_date_list([*plan.whole, *plan.added])})",
+        whole=WHOLE,
+        unseen=f"NOT arrays_overlap(t.{COUNTED_RUNS}, s.{COUNTED_RUNS})",
+        added={
+            **{column: added(column, measure) for column, measure in measures.items()},
+            COUNTED_RUNS: f"array_union(t.{COUNTED_RUNS}, s.{COUNTED_RUNS})",
+        },
+        whole_dates=f"t.{date_column} IN ({sql_date_list(plan.whole)})",
+    )
+    return f"{len(plan.whole)} date(s) computed whole, runs added on {len(plan.added)}"
+
+
+def counting(rows: DataFrame, date_column: str, runs: dict[date, list[str]], whole: bool) -> DataFrame:
+    """The computed rows with the runs they count (per date) and whether their date is whole."""
+    pairs = [item for day, day_runs in sorted(runs.items()) for item in (F.lit(day), F.array(*map(F.lit, day_runs)))]
+    by_date = F.create_map(*pairs)[F.col(date_column)] if pairs else F.lit(None)
+    return rows.withColumn(COUNTED_RUNS, by_date.cast("array<string>")).withColumn(WHOLE, F.lit(whole))
+
+
+def rows_per_run(spark: SparkSession, path: str, date_column: str, dates: list[date]) -> dict[tuple[date, str], int]:
+    rows = (
+        spark.read.format("delta")
+        .load(path)
+        .where(f"{date_column} IN ({sql_date_list(dates)})")
+        .groupBy(date_column, LINEAGE)
+        .count()
+        .collect()
+    )
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+def counted_runs(spark: SparkSession, path: str, date_column: str, dates: list[date]) -> dict[date, set[str | None]]:
+    rows = (
+        spark.read.format("delta")
+        .load(path)
+        .where(f"{date_column} IN ({sql_date_list(dates)})")
+        .select(date_column, F.explode_outer(COUNTED_RUNS))
+        .distinct()
+        .collect()
+    )
+    counted: dict[date, set[str | None]] = defaultdict(set)
+    for day, run in rows:
+        counted[day].add(run)
+    return dict(counted)

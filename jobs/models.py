@@ -3,7 +3,7 @@
     /* ---
     table: gold.agg_rides_daily
     keys: [business_date, city]
-    refresh: by_date            # or incremental, full (every run), once (when absent)
+    refresh: by_date            # or incremental, additive, full (every run), once (when absent)
     date_column: business_date  # by_date models are recomputed for the dates a run touched
     partition_by: []
     depends_on: [gold.fct_rides]
@@ -18,6 +18,15 @@ An incremental model (a fact table over an insert-only silver table) names its
 `incremental_source` and selects the source's `run_id`: a run appends only the source
 rows of its dates whose run id the model does not hold yet. Its cost is the new rows,
 not the dates they fall on: a few late events no longer rewrite a whole day of facts.
+
+An additive model (an aggregate over such a fact table) names its `incremental_source`
+too, and declares in `adds` how each column that is not a key takes in a later run's
+rows (jobs/measures.py). Each of its rows keeps `counted_runs`, the source's runs it
+counts; a run's rows on a date already counted are aggregated alone and added in one
+MERGE, while a date seen for the first time, or one whose counted runs left the source
+(a replay), is computed whole. `{{ counted }}` reads the source rows of `{{ dates }}` the
+table already counts, so that a distinct count can count only what is new (it is empty
+when a date is computed whole).
 """
 
 from __future__ import annotations
@@ -31,15 +40,16 @@ import yaml
 
 from jobs.checks import Suite, parse_checks
 from jobs.errors import LakehouseError
+from jobs.measures import MEASURES
 from jobs.settings import PROJECT_ROOT
 from jobs.sql_literals import sql_date_list
 
 MODELS_DIR = PROJECT_ROOT / "models" / "gold"
 HEADER = re.compile(r"^\s*/\*\s*---\s*\n(.*?)\n\s*---\s*\*/\s*\n", re.DOTALL)
-REFERENCE = re.compile(r"\{\{\s*([a-z_]+\.[a-z_]+|dates)\s*\}\}")
+REFERENCE = re.compile(r"\{\{\s*([a-z_]+\.[a-z_]+|dates|counted)\s*\}\}")
+COUNTED = "counted"  # an additive model's source rows already counted: {{ counted }}
 
-
-REFRESH_MODES = ("once", "full", "by_date", "incremental")
+REFRESH_MODES = ("once", "full", "by_date", "incremental", "additive")
 
 
 class ModelError(LakehouseError):
@@ -51,23 +61,24 @@ class Model:
     table: str
     description: str
     keys: tuple[str, ...]
-    refresh: str  # once | full | by_date | incremental
+    refresh: str  # once | full | by_date | incremental | additive
     date_column: str | None
     partition_by: tuple[str, ...]
     depends_on: tuple[str, ...]
     sql: str
     source: str
-    incremental_source: str | None = None  # incremental: the table whose new rows are appended
+    incremental_source: str | None = None  # incremental, additive: the table whose new rows are taken in
+    adds: tuple[tuple[str, str], ...] = ()  # additive: (column, measure) pairs (jobs/measures.py)
     checks: tuple[Suite, ...] = ()  # the table's quality checks (jobs/checks.py)
 
     @property
     def by_dates(self) -> bool:
         """Built for the business dates a run touched (not as a whole)."""
-        return self.refresh in ("by_date", "incremental")
+        return self.refresh in ("by_date", "incremental", "additive")
 
     @property
     def references(self) -> set[str]:
-        return {name for name in REFERENCE.findall(self.sql) if name != "dates"}
+        return {name for name in REFERENCE.findall(self.sql) if name not in ("dates", COUNTED)}
 
     def render(self, resolve, dates: list[date]) -> str:
         """The SQL with references resolved and the dates filled in."""
@@ -89,10 +100,21 @@ def parse_model(path: Path) -> Model:
             raise ModelError(f"{path.name}: header needs '{key}'")
     if header["refresh"] not in REFRESH_MODES:
         raise ModelError(f"{path.name}: refresh is one of {', '.join(REFRESH_MODES)}")
-    if header["refresh"] in ("by_date", "incremental") and not header.get("date_column"):
+    if header["refresh"] in ("by_date", "incremental", "additive") and not header.get("date_column"):
         raise ModelError(f"{path.name}: a {header['refresh']} model needs a date_column")
-    if header["refresh"] == "incremental" and header.get("incremental_source") not in header["depends_on"]:
-        raise ModelError(f"{path.name}: an incremental model names its incremental_source, one of its depends_on")
+    if (
+        header["refresh"] in ("incremental", "additive")
+        and header.get("incremental_source") not in header["depends_on"]
+    ):
+        raise ModelError(
+            f"{path.name}: an {header['refresh']} model names its incremental_source, one of its depends_on"
+        )
+    adds = header.get("adds") or {}
+    if header["refresh"] == "additive" and not adds:
+        raise ModelError(f"{path.name}: an additive model says in 'adds' how each measure adds up")
+    unknown = sorted(m for m in adds.values() if m not in MEASURES)
+    if unknown:
+        raise ModelError(f"{path.name}: adds: unknown measure {unknown[0]!r} (one of {', '.join(MEASURES)})")
     model = Model(
         table=header["table"],
         description=str(header.get("description", "")),
@@ -104,11 +126,14 @@ def parse_model(path: Path) -> Model:
         sql=text[match.end() :].strip().rstrip(";"),
         source=path.name,
         incremental_source=header.get("incremental_source"),
+        adds=tuple(adds.items()),
         checks=parse_checks(header["checks"], header["table"], header.get("date_column"), path.name),
     )
     undeclared = model.references - set(model.depends_on)
     if undeclared:
         raise ModelError(f"{path.name}: uses {sorted(undeclared)} without declaring them in depends_on")
+    if COUNTED in REFERENCE.findall(model.sql) and model.refresh != "additive":
+        raise ModelError(f"{path.name}: only an additive model reads {{{{ {COUNTED} }}}}")
     if model.by_dates and "{{ dates }}" not in model.sql.replace("{{dates}}", "{{ dates }}"):
         raise ModelError(f"{path.name}: a {model.refresh} model must filter on {{{{ dates }}}}")
     return model

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql.types import DateType, NumericType, StructType, TimestampNTZType, TimestampType
 
 from jobs.sql_literals import sql_date_list, sql_string
@@ -206,6 +206,37 @@ def merge_latest(
         .execute()
     )
     return _merge_result(spark, table, path, before)
+
+
+def merge_additions(
+    spark: SparkSession,
+    path: str,
+    rows: DataFrame,
+    key: list[str],
+    prune: str,
+    whole: str,
+    unseen: str,
+    added: dict[str, str],
+    whole_dates: str,
+) -> None:
+    """An additive aggregate takes in its rows in one commit: a source row where `whole`
+    holds replaces its target row; otherwise one whose contribution the target row does
+    not hold yet (`unseen`) is added to it with the `added` expressions; a new key is
+    inserted, and a row left on a date computed whole (`whole_dates`) is deleted.
+    `prune`: a predicate on the target's rows that keeps every row the source can match."""
+    condition = " AND ".join([prune, *[f"t.{k} <=> s.{k}" for k in key]])
+    columns = [c for c in rows.columns if c != whole]
+    additions: dict[str, str | Column] = {**added}
+    (
+        DeltaTable.forPath(spark, path)
+        .alias("t")
+        .merge(rows.alias("s"), condition)
+        .whenMatchedUpdate(condition=f"s.{whole}", set={c: f"s.{c}" for c in columns})
+        .whenMatchedUpdate(condition=unseen, set=additions)
+        .whenNotMatchedInsert(values={c: f"s.{c}" for c in columns})
+        .whenNotMatchedBySourceDelete(condition=whole_dates)
+        .execute()
+    )
 
 
 def replace_source_files(

@@ -3,9 +3,17 @@ table: gold.agg_token_transfers_daily
 description: >-
   Per business date and token - transfers, distinct senders and receivers, and the
   exact raw volume. A uint256 sum does not fit DECIMAL(38): values are split into
-  three 26-digit limbs, each summed exactly, and the carries propagated.
+  three 26-digit limbs, each summed exactly, and the carries propagated. Additive: the
+  late transfers of a date already counted are aggregated alone and added to its rows.
 keys: [business_date, token_address]
-refresh: by_date
+refresh: additive
+incremental_source: gold.fct_token_transfers
+adds:
+  symbol: max
+  transfers: sum
+  distinct_senders: sum     # counted among the added transfers only if new to the date
+  distinct_receivers: sum
+  volume_raw: uint256_sum
 date_column: business_date
 depends_on: [gold.fct_token_transfers]
 checks:
@@ -13,6 +21,8 @@ checks:
     - {type: expect_compound_columns_to_be_unique, column_list: [business_date, token_address], severity: error}
     - {type: expect_column_values_to_be_between, column: transfers, min_value: 1.0, severity: error}
 --- */
+-- {{ gold.fct_token_transfers }}: the transfers being counted (on a date computed whole,
+-- all of them); {{ counted }}: those of the same dates already counted.
 WITH limbs AS (
   SELECT
     business_date, token_address, symbol,
@@ -21,17 +31,6 @@ WITH limbs AS (
     CAST(substr(lpad(value_raw, 78, '0'), 53, 26) AS DECIMAL(38, 0)) AS lo
   FROM {{ gold.fct_token_transfers }}
   WHERE business_date IN ({{ dates }})
-),
--- The distinct counts are an aggregate of their own: beside the sums, Spark would expand
--- every row three times (once per distinct column and once for the sums), twice as slow.
-distinct_parties AS (
-  SELECT
-    business_date, token_address,
-    count(DISTINCT from_address)  AS distinct_senders,
-    count(DISTINCT to_address)    AS distinct_receivers
-  FROM {{ gold.fct_token_transfers }}
-  WHERE business_date IN ({{ dates }})
-  GROUP BY business_date, token_address
 ),
 sums AS (
   SELECT
@@ -45,14 +44,42 @@ carried AS (   -- integral division and remainder on decimals are exact
 ),
 carried2 AS (
   SELECT *, hi + (mid_c div CAST('100000000000000000000000000' AS DECIMAL(38, 0))) AS hi_c, mid_c % CAST('100000000000000000000000000' AS DECIMAL(38, 0)) AS mid_r FROM carried
+),
+-- Distinct parties, as (date, token, party) pairs: those among the counted transfers that
+-- the date had not counted yet. The pairs of a few late transfers are broadcast to find,
+-- in scans of three columns, which the date already had; on a date computed whole
+-- {{ counted }} is empty and that join is planned away.
+parties AS (
+  SELECT DISTINCT business_date, token_address, from_address AS party, true AS sends
+  FROM {{ gold.fct_token_transfers }} WHERE business_date IN ({{ dates }}) AND from_address IS NOT NULL
+  UNION ALL
+  SELECT DISTINCT business_date, token_address, to_address AS party, false AS sends
+  FROM {{ gold.fct_token_transfers }} WHERE business_date IN ({{ dates }}) AND to_address IS NOT NULL
+),
+counted_parties AS (
+  SELECT business_date, token_address, p.party, p.sends
+  FROM {{ counted }}
+  LATERAL VIEW explode(array(named_struct('party', from_address, 'sends', true),
+                             named_struct('party', to_address, 'sends', false))) AS p
+),
+seen AS (
+  SELECT /*+ BROADCAST(p) */ DISTINCT p.*
+  FROM counted_parties c JOIN parties p USING (business_date, token_address, party, sends)
+),
+new_parties AS (   -- an outer join, not an anti-join: Spark would push that into each side of the union
+  SELECT business_date, token_address,
+    count_if(sends AND s.party IS NULL)     AS distinct_senders,
+    count_if(NOT sends AND s.party IS NULL) AS distinct_receivers
+  FROM parties LEFT JOIN seen s USING (business_date, token_address, party, sends)
+  GROUP BY business_date, token_address
 )
 SELECT
   business_date,
   token_address,
   symbol,
   transfers,
-  distinct_senders,
-  distinct_receivers,
+  coalesce(distinct_senders, 0)   AS distinct_senders,
+  coalesce(distinct_receivers, 0) AS distinct_receivers,
   regexp_replace(concat(CAST(hi_c AS STRING), lpad(CAST(mid_r AS STRING), 26, '0'),
                         lpad(CAST(lo_r AS STRING), 26, '0')), '^0+(?=.)', '') AS volume_raw
-FROM carried2 JOIN distinct_parties USING (business_date, token_address)
+FROM carried2 LEFT JOIN new_parties USING (business_date, token_address)

@@ -4,6 +4,7 @@ served by Trino, with read-only analysts."""
 from __future__ import annotations
 
 import gzip
+import logging
 from datetime import timedelta
 from decimal import Context, Decimal
 
@@ -25,6 +26,7 @@ from tests.integration.lakehelpers import (
     DATASET,
     DAY1,
     DAYS,
+    RUN_LINEAGE,
     checksums,
     env_for,
     lake,
@@ -133,7 +135,7 @@ def test_a_backfill_in_windows_of_two_days_curates_what_single_day_runs_do(spark
         "gold.agg_token_transfers_daily": ("symbol",),
     }
     for table in [*CURATED, *GOLD]:
-        ignore = ("run_id", "ingested_by_window", *as_modelled.get(table, ()))
+        ignore = (*RUN_LINEAGE, "ingested_by_window", *as_modelled.get(table, ()))
         assert checksums(spark, windowed, [table], ignore) == checksums(spark, three_days, [table], ignore), table
     assert_gold_equals_oracle(spark, settings, windowed, DAYS)
 
@@ -244,3 +246,105 @@ def test_the_report_lists_every_table_of_the_definitions_with_its_rows(settings,
     for table in [*definitions.contracts.target_tables, *definitions.gold_tables]:
         assert counted.get(table, 0) > 0, f"{table} missing from the report:\n{report.stdout}"
     assert "Gold, as the read-only analyst" in report.stdout
+
+
+@pytest.mark.xdist_group("isolated")  # a warehouse of its own: evens out the workers' loads
+def test_an_additive_aggregate_equals_its_recomputation_through_late_runs_kills_and_replays(
+    spark, settings, tmp_path, caplog
+):
+    """The daily token aggregate over facts written run by run: a first day, late runs of
+    a few rows (added alone: parties old and new, uint256 carries), a run whose aggregate
+    was killed (taken in by the next), a replay of a date (computed whole), and a table
+    from before runs were counted. After each build it equals plain Python over the facts."""
+    import random
+    from datetime import date
+
+    from jobs.gold import build_gold
+
+    caplog.set_level(logging.INFO, logger="gold")
+    local = settings.with_overrides(warehouse=f"file://{tmp_path / 'lake'}")
+    definitions = Definitions.load(local)
+    (model,) = [m for m in definitions.models if m.table == "gold.agg_token_transfers_daily"]
+    facts, aggregate = local.table_path("gold", "fct_token_transfers"), local.table_path(*model.table.split("."))
+    day1, day2 = date(2026, 3, 1), date(2026, 3, 2)
+    schema = (  # the facts' columns the aggregate reads
+        "business_date date, token_address string, symbol string, from_address string, to_address string, "
+        "value_raw string, run_id string"
+    )
+    chance = random.Random(7)
+    tokens, parties = [f"0xt{i}" for i in range(4)], [f"0xp{i}" for i in range(25)]
+    values = ["0", "1", str(2**256 - 1), str(10**52 - 1), str(10**26 - 1)]
+
+    def transfers(day, run, count):
+        rows = []
+        for _ in range(count):
+            token = chance.choice(tokens)
+            value = (
+                chance.choice(values) if chance.random() < 0.3 else str(chance.getrandbits(chance.choice([8, 90, 256])))
+            )
+            sender, receiver = chance.choice(parties), chance.choice(parties)
+            rows.append((day, token, f"S{chance.randint(0, 2)}", sender, receiver, value, run))
+        return rows
+
+    def append(rows, mode="append", where=None):
+        writer = spark.createDataFrame(rows, schema).write.format("delta").mode(mode)
+        (writer.option("replaceWhere", where) if where else writer).save(facts)
+
+    def expected():
+        sums: dict = {}
+        for r in spark.read.format("delta").load(facts).collect():
+            key = (r.business_date, r.token_address)
+            total = sums.setdefault(
+                key, {"transfers": 0, "senders": set(), "receivers": set(), "volume": 0, "symbol": ""}
+            )
+            total["transfers"] += 1
+            total["senders"].add(r.from_address)
+            total["receivers"].add(r.to_address)
+            total["volume"] += int(r.value_raw)
+            total["symbol"] = max(total["symbol"], r.symbol)
+        return {
+            key: (t["symbol"], t["transfers"], len(t["senders"]), len(t["receivers"]), str(t["volume"]))
+            for key, t in sums.items()
+        }
+
+    def held():
+        rows = spark.read.format("delta").load(aggregate).collect()
+        assert len(rows) == len({(r.business_date, r.token_address) for r in rows})
+        return {
+            (r.business_date, r.token_address): (
+                r.symbol,
+                r.transfers,
+                r.distinct_senders,
+                r.distinct_receivers,
+                r.volume_raw,
+            )
+            for r in rows
+        }
+
+    def build(dates):
+        caplog.clear()
+        build_gold(spark, local, definitions, dates, [model])
+        assert held() == expected()
+        return caplog.text
+
+    append(transfers(day1, "run-1", 300))
+    assert "1 date(s) built" in build([day1])
+    append(transfers(day1, "run-2", 25) + transfers(day2, "run-2", 200))  # late rows on day1
+    assert "1 date(s) computed whole, runs added on 1" in build([day1, day2])
+    append(transfers(day1, "run-3", 10) + transfers(day2, "run-3", 12))  # killed before gold
+    append(transfers(day1, "run-4", 8) + transfers(day2, "run-4", 30))
+    assert "0 date(s) computed whole, runs added on 2" in build([day1, day2])
+    assert "nothing new" in build([day1, day2])  # a rerun: no commit
+    append(transfers(day1, "run-5", 280), mode="overwrite", where=f"business_date = DATE'{day1}'")  # a replay
+    assert "1 date(s) computed whole, runs added on 0" in build([day1, day2])
+    append(transfers(day2, "run-6", 400))  # more than the date held: computed whole
+    assert "1 date(s) computed whole, runs added on 0" in build([day2])
+
+    # A table from before runs were counted: its dates are computed whole once, then added to
+    spark.read.format("delta").load(aggregate).drop("counted_runs").withColumn("transfers", F.lit(1)).write.format(
+        "delta"
+    ).mode("overwrite").option("overwriteSchema", "true").save(aggregate)
+    append(transfers(day1, "run-7", 5))
+    assert "2 date(s) computed whole" in build([day1, day2])
+    append(transfers(day1, "run-8", 5))
+    assert "runs added on 1" in build([day1])

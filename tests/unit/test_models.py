@@ -83,11 +83,33 @@ def test_an_incremental_model_names_a_declared_source(tmp_path):
     assert model.by_dates and model.incremental_source == "silver.tokens"
 
 
-def test_facts_are_incremental_and_aggregates_by_date():
+def test_facts_are_incremental_and_the_token_aggregate_additive():
     refresh = {m.table: (m.refresh, m.incremental_source) for m in load_models()}
     assert refresh["gold.fct_token_transfers"] == ("incremental", "silver.token_transfers")
     assert refresh["gold.fct_taxi_trips"] == ("incremental", "silver.taxi_trips")
-    assert refresh["gold.agg_token_transfers_daily"] == ("by_date", None)
+    assert refresh["gold.agg_token_transfers_daily"] == ("additive", "gold.fct_token_transfers")
+    assert refresh["gold.agg_taxi_daily"] == ("by_date", None)  # its ratios do not add up
+
+
+def test_an_additive_model_says_how_its_measures_add_up(tmp_path):
+    header = (
+        "table: gold.a\nkeys: [d, k]\nrefresh: additive\ndate_column: d\nincremental_source: gold.f\n"
+        "depends_on: [gold.f]"
+    )
+    sql = "SELECT d, k, count(*) AS n FROM {{ gold.f }} WHERE d IN ({{ dates }}) GROUP BY d, k"
+    with pytest.raises(ModelError, match="says in 'adds' how each measure adds up"):
+        parse_model(write(tmp_path, "a.sql", header, sql))
+    with pytest.raises(ModelError, match="unknown measure 'avg'"):
+        parse_model(write(tmp_path, "a.sql", header + "\nadds: {n: avg}", sql))
+    model = parse_model(write(tmp_path, "a.sql", header + "\nadds: {n: sum}", sql))
+    assert model.adds == (("n", "sum"),) and model.references == {"gold.f"}
+
+
+def test_only_an_additive_model_reads_what_it_counted(tmp_path):
+    header = "table: gold.a\nkeys: [d]\nrefresh: by_date\ndate_column: d\ndepends_on: [gold.f]"
+    sql = "SELECT d FROM {{ gold.f }} WHERE d IN ({{ dates }}) EXCEPT SELECT d FROM {{ counted }}"
+    with pytest.raises(ModelError, match="only an additive model reads"):
+        parse_model(write(tmp_path, "a.sql", header, sql))
 
 
 def test_downstream_follows_dependencies_through_models():
