@@ -432,7 +432,7 @@ def main(argv: list[str]) -> int:
             mark_history_used(settings, history, history_marker, stamp)
         else:
             copy_prefix(settings, settings.lake_bucket, history.lake_key_prefix, after_history.lake_key_prefix)
-        day31 = lakehouse(after_history, "run", "--date", str(bench.day))
+        day31 = lakehouse(after_history, "run", "--date", str(bench.day), log_file=RESULTS_DIR / "after-history.log")
         log(f"(c) {day31:.1f} s; (f) table maintenance on that warehouse, with Trino before and after")
         maintenance = measure(
             settings, after_history, (bench.history_start, bench.day), lambda: lakehouse(after_history, "maintain")
