@@ -166,19 +166,9 @@ def unmodelled_runs(
     both tables (one MERGE commit inserts it into the source, one append into the model),
     so comparing pairs finds every missing row without joining row keys."""
 
-    def pairs(path: str) -> set[tuple[date, str]]:
-        rows = (
-            spark.read.format("delta")
-            .load(path)
-            .where(f"{date_column} IN ({sql_date_list(dates)})")
-            .select(date_column, LINEAGE)
-            .distinct()
-            .collect()
-        )
-        return {(r[0], r[1]) for r in rows}
-
+    source_pairs = set(rows_per_run(spark, source_path, date_column, dates))
     pending: dict[date, list[str]] = defaultdict(list)
-    for day, run_id in sorted(pairs(source_path) - pairs(model_path)):
+    for day, run_id in sorted(source_pairs - set(rows_per_run(spark, model_path, date_column, dates))):
         pending[day].append(run_id)
     return dict(pending)
 
@@ -305,26 +295,20 @@ def counting(rows: DataFrame, date_column: str, runs: dict[date, list[str]], who
     return rows.withColumn(COUNTED_RUNS, by_date.cast("array<string>")).withColumn(WHOLE, F.lit(whole))
 
 
+def rows_on(spark: SparkSession, path: str, date_column: str, dates: list[date]) -> DataFrame:
+    return spark.read.format("delta").load(path).where(f"{date_column} IN ({sql_date_list(dates)})")
+
+
 def rows_per_run(spark: SparkSession, path: str, date_column: str, dates: list[date]) -> dict[tuple[date, str], int]:
-    rows = (
-        spark.read.format("delta")
-        .load(path)
-        .where(f"{date_column} IN ({sql_date_list(dates)})")
-        .groupBy(date_column, LINEAGE)
-        .count()
-        .collect()
-    )
+    """{(date, run id): rows} of a table with lineage, on `dates`."""
+    rows = rows_on(spark, path, date_column, dates).groupBy(date_column, LINEAGE).count().collect()
     return {(r[0], r[1]): r[2] for r in rows}
 
 
 def counted_runs(spark: SparkSession, path: str, date_column: str, dates: list[date]) -> dict[date, set[str | None]]:
+    """{date: the runs an additive model's rows count}; None for a row that counts none."""
     rows = (
-        spark.read.format("delta")
-        .load(path)
-        .where(f"{date_column} IN ({sql_date_list(dates)})")
-        .select(date_column, F.explode_outer(COUNTED_RUNS))
-        .distinct()
-        .collect()
+        rows_on(spark, path, date_column, dates).select(date_column, F.explode_outer(COUNTED_RUNS)).distinct().collect()
     )
     counted: dict[date, set[str | None]] = defaultdict(set)
     for day, run in rows:
