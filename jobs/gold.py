@@ -188,7 +188,8 @@ def pending_condition(pending: dict[date, list[str]], date_column: str) -> str:
 
 COUNTED_RUNS = "counted_runs"  # an additive model's rows: the source runs they count
 WHOLE = "_whole"  # an additive model's computed rows: of a date computed whole
-LARGE_SHARE = 0.5  # a date whose uncounted rows are more than this share is computed whole
+LARGE_SHARE = 0.5  # a date whose uncounted rows are more than this share is computed whole,
+MAX_ADDED_ROWS = 1_000_000  # and one with more: their parties are broadcast (~100 bytes a pair)
 
 
 @dataclass(frozen=True)
@@ -207,8 +208,8 @@ def plan_additions(
 
     A date is computed whole when the model has no row on it, when a run it counts is no
     longer in the source (a replay rewrote it) or a row counts no runs, or when the rows not
-    counted yet are more than LARGE_SHARE of the date; otherwise only the runs not counted
-    are added. A date with nothing new is left alone."""
+    counted yet are more than LARGE_SHARE of the date or MAX_ADDED_ROWS; otherwise only the
+    runs not counted are added. A date with nothing new is left alone."""
     whole: dict[date, list[str]] = {}
     added_runs: dict[date, list[str]] = {}
     for day in sorted(set(dates)):
@@ -218,7 +219,8 @@ def plan_additions(
         if not pending and counted_runs <= set(rows):
             continue
         pending_rows = sum(rows[run] for run in pending)
-        if not counted_runs or not counted_runs <= set(rows) or pending_rows > LARGE_SHARE * sum(rows.values()):
+        too_many = pending_rows > min(LARGE_SHARE * sum(rows.values()), MAX_ADDED_ROWS)
+        if not counted_runs or not counted_runs <= set(rows) or too_many:
             whole[day] = sorted(rows)
         else:
             added_runs[day] = pending

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from jobs.gold import LARGE_SHARE, Additions, plan_additions
+from jobs.gold import LARGE_SHARE, MAX_ADDED_ROWS, Additions, plan_additions
 from jobs.measures import added, uint256_sum
 from jobs.sql_literals import sql_string
 
@@ -58,4 +58,10 @@ def test_rows_from_before_runs_were_counted_are_computed_whole():
 def test_a_date_mostly_new_is_computed_whole(new_rows, whole):
     assert LARGE_SHARE == 0.5
     plan = plan_additions({(D1, "r1"): 1000, (D1, "r2"): new_rows}, {D1: {"r1"}}, [D1])
+    assert plan == (Additions({D1: ["r1", "r2"]}, {}) if whole else Additions({}, {D1: ["r2"]}))
+
+
+@pytest.mark.parametrize("new_rows, whole", [(MAX_ADDED_ROWS, False), (MAX_ADDED_ROWS + 1, True)])
+def test_a_date_with_more_new_rows_than_a_broadcast_holds_is_computed_whole(new_rows, whole):
+    plan = plan_additions({(D1, "r1"): 100 * MAX_ADDED_ROWS, (D1, "r2"): new_rows}, {D1: {"r1"}}, [D1])
     assert plan == (Additions({D1: ["r1", "r2"]}, {}) if whole else Additions({}, {D1: ["r2"]}))
