@@ -242,13 +242,14 @@ def add_pending(
     source = settings.table_path(*model.incremental_source.split("."))
     if columns is not None and COUNTED_RUNS not in columns:  # built before runs were counted
         spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({COUNTED_RUNS} ARRAY<STRING>)")
-    counted = {} if columns is None else counted_runs(spark, path, model.date_column, dates)
+    first_build = columns is None  # every date is computed whole, and the table is written even if empty
+    counted = {} if first_build else counted_runs(spark, path, model.date_column, dates)
     plan = plan_additions(rows_per_run(spark, source, model.date_column, dates), counted, dates)
-    if not plan.whole and not plan.added and columns is not None:
+    if not (plan.whole or plan.added or first_build):
         return None
     date_column, empty = model.date_column, f"(SELECT * FROM {references(model.incremental_source)} WHERE false)"
     parts = []
-    if plan.whole or not plan.added:  # a first build creates the table, if empty
+    if plan.whole or first_build:
         rows = model_rows(spark, model, references.with_view(COUNTED, empty), sorted(plan.whole))
         parts.append(counting(rows, date_column, plan.whole, whole=True))
     if plan.added:
@@ -267,7 +268,7 @@ def add_pending(
             f"{model.source}: an additive model selects its keys and the columns of 'adds'; "
             f"it selects {sorted(set(computed.columns) - {COUNTED_RUNS, WHOLE})}"
         )
-    if columns is None:
+    if first_build:
         rebuilt = computed.drop(WHOLE)
         rebuilt.write.format("delta").option(lake.STATISTICS_PROPERTY, lake.statistics_columns(rebuilt.schema)).save(
             path
