@@ -19,6 +19,20 @@ STAGE_ORDER = [
 ]
 
 
+def scaling_lines(r: dict) -> list[str]:
+    """(g)'s row: its figures, or why it failed; none if it did not run (`--scale 0`)."""
+    scaling = r.get("scaling")
+    if not scaling:
+        return []
+    row = f"| (g) first run of the day at {scaling['factor']}x the events ({scaling['events']:,}) |"
+    if scaling.get("failed"):
+        return [f"{row} failed | | {scaling['failed']} |"]
+    return [
+        f"{row} {scaling['seconds']:.1f} | {scaling['events'] / scaling['seconds']:,.0f} | scaled/first = "
+        f"{r['ratios']['scaled/first']}; peak driver RSS {scaling['peak_rss_bytes'] / 2**30:.2f} GiB |"
+    ]
+
+
 def markdown(result: dict) -> str:
     r, stages = result, result["stage_seconds"]
     lines = [
@@ -47,16 +61,7 @@ def markdown(result: dict) -> str:
         f"{r['duckdb_floor_seconds']:.1f} | | ours/floor = {r['ratios']['ours/duckdb_floor']}; the readable files |",
         f"| (f) `lakehouse maintain` on the warehouse of (c) | {r['maintenance']['maintain_seconds']:.1f} | | "
         "OPTIMIZE, checkpoint, VACUUM of every table (below) |",
-        *(
-            [
-                f"| (g) first run of the day at {r['scaling']['factor']}x the events "
-                f"({r['scaling']['events']:,}) | {r['scaling']['seconds']:.1f} | "
-                f"{r['scaling']['events'] / r['scaling']['seconds']:,.0f} | scaled/first = "
-                f"{r['ratios']['scaled/first']}; peak driver RSS {r['scaling']['peak_rss_bytes'] / 2**30:.2f} GiB |"
-            ]
-            if r.get("scaling")
-            else []
-        ),
+        *scaling_lines(r),
         "",
         "Stages of the first run (seconds, from ops.pipeline_runs):",
         "",

@@ -447,18 +447,22 @@ def main(argv: list[str]) -> int:
         floor_files = readable_files(local_files)
         floor, floor_events = duckdb_floor(floor_files)
         log(f"(e') {floor:.1f} s ({floor_events} events kept from {len(floor_files)} readable files)")
-        scaled_seconds = None
+        scaled_seconds, scaled_failure = None, None
         if larger and scaled:
             log(f"(g) first run of the same day at {args.scale}x the events ({larger.events:,})")
-            scaled_seconds = lakehouse(scaled, "run", "--date", str(bench.day))
-            log(f"(g) {scaled_seconds:.1f} s")
+            try:
+                scaled_seconds = lakehouse(scaled, "run", "--date", str(bench.day))
+                log(f"(g) {scaled_seconds:.1f} s")
+            except SystemExit as failure:  # the last measurement: the others are still reported
+                scaled_failure = str(failure)
+                log(f"(g) failed: {scaled_failure}")
         ledgers = succeeded_runs(
             settings,
             {
                 "single": single,
                 "after_history": after_history,
                 "history": history,
-                **({"scaled": scaled} if scaled else {}),
+                **({"scaled": scaled} if scaled and scaled_seconds is not None else {}),
             },
         )
     finally:
@@ -508,6 +512,8 @@ def main(argv: list[str]) -> int:
         },
         "maintenance": maintenance,
         "scaling": None
+        if larger is None
+        else {"factor": args.scale, "events": larger.events, "failed": scaled_failure}
         if scaled_seconds is None
         else {
             "factor": args.scale,
