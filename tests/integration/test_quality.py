@@ -132,6 +132,12 @@ def test_quality_results_rows_match_what_ge_stored_in_a_private_copy_of_the_cont
     assert seen == len(rows) >= 20
     warned = {r["column_name"] for r in rows.values() if r["severity"] == "warn" and not r["success"]}
     assert "fare_amount" in warned  # the edited copy's threshold, not the committed one
+    # a row expectation's counts are recorded (cash payments: unexpected, within `mostly`), and GE keeps a few
+    # of the unexpected values for the Data Docs
+    (payments,) = [r for s in stored for r in s.results if r.expectation_config.kwargs.get("column") == "payment_type"]
+    recorded = rows[("silver.taxi_trips", str(payments.expectation_config.id))]
+    assert 0 < recorded["unexpected_count"] < recorded["element_count"] and recorded["success"]
+    assert payments.result["partial_unexpected_list"] and 1 not in payments.result["partial_unexpected_list"]
     assert site.is_file() and not site.is_relative_to(EXPECTATIONS_DIR) and not site.is_relative_to(edited)
     gate.close()
     assert not site.exists()
