@@ -17,7 +17,8 @@ A benchmark, not a test: it prints figures and asserts nothing. One invocation m
   (f) `lakehouse maintain` on the warehouse of (c): files per table and two dashboard
       queries' Trino latency, before and after (bench/maintenance.py);
   (g) the same day at `--scale` times the events (4 by default; 0 skips it), fresh.
-and writes bench/results/latest.json and latest.md.
+and writes bench/results/latest.json and latest.md. Before it writes anything, it checks that
+MinIO's disk can take what it will write (bench/room.py), and stops at once if not.
 
 Cached between invocations (a fixed seed makes them reproducible):
   raw  s3a://<raw bucket>/bench/seed=S/                  the measured day alone  (seed=S-events=N
@@ -43,7 +44,7 @@ from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import duckdb_same_work
+from bench import duckdb_same_work, room
 from bench.maintenance import measure
 from bench.report import markdown
 from jobs.contracts import load_contracts
@@ -79,6 +80,10 @@ class Bench:
     @property
     def day_raw(self) -> str:  # the measured day alone: a fresh warehouse reads nothing else
         return f"bench/{self.raw_key}"
+
+    @property
+    def history_and_day(self) -> list[date]:
+        return [self.history_start + timedelta(days=i) for i in range(self.history_days + 1)]
 
     @property
     def history_raw(self) -> str:  # the history days and the measured day
@@ -155,19 +160,9 @@ def ensure_history(settings: Settings, bench: Bench) -> tuple[Settings, dict]:
     `history_days_per_run` days, built once; returns
     it with its marker (which commit built it: a history from older code may hold tables
     of an older layout, which the measured run would first migrate)."""
-    history = scenario(
-        settings,
-        bench.history_raw,
-        f"bench/history-seed={bench.seed}-events={bench.events}-from={bench.history_start}"
-        + (f"-window={bench.history_days_per_run}" if bench.history_days_per_run > 1 else ""),
-    )
-    days = [bench.history_start + timedelta(days=i) for i in range(bench.history_days + 1)]
-    ensure_raw(history, bench, days)
-    marker = f"{history.lake_key_prefix}_bench/complete.json"
-    client = s3_client(settings)
-    built = None
-    if client.list_objects_v2(Bucket=settings.lake_bucket, Prefix=marker, MaxKeys=1).get("KeyCount", 0):
-        built = json.loads(client.get_object(Bucket=settings.lake_bucket, Key=marker)["Body"].read())
+    history = history_scenario(settings, bench)
+    ensure_raw(history, bench, bench.history_and_day)
+    built = history_marker(settings, history)
     if built and built.get("consumed"):
         log(f"the history was used in place by the bench of {built['consumed']}: deleting it to build it again")
         delete_prefix(settings, settings.lake_bucket, history.lake_key_prefix)
@@ -203,8 +198,52 @@ def ensure_history(settings: Settings, bench: Bench) -> tuple[Settings, dict]:
         "commit": code_commit(),
         "seconds": round(seconds, 1),
     }
-    client.put_object(Bucket=settings.lake_bucket, Key=marker, Body=json.dumps(built))
+    s3_client(settings).put_object(Bucket=settings.lake_bucket, Key=history_marker_key(history), Body=json.dumps(built))
     return history, built
+
+
+def history_scenario(settings: Settings, bench: Bench) -> Settings:
+    return scenario(
+        settings,
+        bench.history_raw,
+        f"bench/history-seed={bench.seed}-events={bench.events}-from={bench.history_start}"
+        + (f"-window={bench.history_days_per_run}" if bench.history_days_per_run > 1 else ""),
+    )
+
+
+def history_marker_key(history: Settings) -> str:
+    return f"{history.lake_key_prefix}_bench/complete.json"
+
+
+def history_marker(settings: Settings, history: Settings) -> dict | None:
+    """What the history's builder recorded (None: not built, or not to the end)."""
+    client, key = s3_client(settings), history_marker_key(history)
+    if not client.list_objects_v2(Bucket=settings.lake_bucket, Prefix=key, MaxKeys=1).get("KeyCount", 0):
+        return None
+    return json.loads(client.get_object(Bucket=settings.lake_bucket, Key=key)["Body"].read())
+
+
+def check_room(settings: Settings, bench: Bench, scale: int, in_place: bool) -> None:
+    """Stop before writing anything when MinIO's disk cannot take what this bench writes."""
+    built = history_marker(settings, history_scenario(settings, bench))
+    inputs = [(scenario(settings, bench.day_raw, ""), bench, [bench.day])]
+    inputs.append((history_scenario(settings, bench), bench, bench.history_and_day))
+    if scale:
+        larger = replace(bench, events=bench.events * scale)
+        inputs.append((scenario(settings, larger.day_raw, ""), larger, [bench.day]))
+    to_generate = sum(b.events for target, b, days in inputs for day in days if not raw_day_exists(target, day))
+    writes = room.bench_writes(
+        bench.events,
+        scale,
+        bench.history_days * bench.events,
+        history_built=bool(built and not built.get("consumed")),
+        in_place=in_place,
+        raw_missing_events=to_generate,
+    )
+    problem = room.shortage(writes.bytes)
+    if problem:
+        raise SystemExit(f"bench: not started: {problem}")
+    log(f"room: about {writes.bytes / 2**30:.0f} GiB to write, and the disk has it")
 
 
 def mark_history_used(settings: Settings, history: Settings, marker: dict, stamp: str) -> None:
@@ -402,6 +441,7 @@ def main(argv: list[str]) -> int:
     settings = Settings.load()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
 
+    check_room(settings, bench, args.scale if args.scale > 1 else 0, args.history_in_place)
     runs_prefix = f"bench/runs/{stamp}"
     single = scenario(settings, bench.day_raw, f"{runs_prefix}/first")
     ensure_raw(single, bench, [bench.day])

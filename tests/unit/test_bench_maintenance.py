@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench import room
 from bench.maintenance import dated_tables
 from bench.report import maintenance_lines, scaling_lines
 from jobs.definitions import Definitions
@@ -38,3 +39,20 @@ def test_the_scaling_row_gives_its_figures_or_why_it_failed():
     (row,) = scaling_lines({"scaling": failed, "ratios": {"scaled/first": None}})
     assert "| failed |" in row and "exit 1" in row
     assert scaling_lines({"scaling": None}) == []
+
+
+def test_the_bench_counts_what_it_writes_and_stops_when_the_disk_cannot_take_it(tmp_path):
+    built = room.bench_writes(1_000, 4, 30_000, history_built=True, in_place=True, raw_missing_events=0)
+    assert built.curated == 7_000  # first run, naive, day 31 and the 4x day
+    fresh = room.bench_writes(1_000, 4, 30_000, history_built=False, in_place=False, raw_missing_events=5_000)
+    assert fresh.curated == 7_000 + 2 * 30_000 and fresh.generated == 5_000
+    assert fresh.bytes > built.bytes > room.MARGIN_BYTES
+
+    assert room.shortage(2**20, tmp_path) is None
+    trash = tmp_path / room.MINIO_TRASH
+    trash.mkdir(parents=True)
+    (trash / "deleted-object").write_bytes(b"x" * 3 * 2**20)
+    assert room.directory_bytes(tmp_path) == 3 * 2**20
+    problem = room.shortage(2**62, tmp_path)
+    assert problem is not None and "deleted objects in .minio.sys/tmp/.trash" in problem and "GiB are free" in problem
+    assert room.shortage(2**62, tmp_path / "not-this-machine") is None
