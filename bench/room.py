@@ -1,9 +1,9 @@
 """Room on MinIO's disk for a bench, checked before it writes anything.
 
-A 30-day history measured at 4x the events writes about 40 GB. MinIO refuses writes on a
+A 30-day history measured at 4x the events needs about 46 GB at the bench's fullest. MinIO refuses writes on a
 nearly full drive (HTTP 507), and it keeps the objects deleted earlier in
 `.minio.sys/tmp/.trash` until it gets round to freeing them. A bench that runs out of
-room at (g) has spent an hour and reports nothing; so it estimates what it will write and
+room at (g) has spent an hour and a half and reports nothing; so it estimates what it will write and
 stops at once when the disk cannot hold it, saying how much is missing and where it went.
 """
 
@@ -21,19 +21,21 @@ from jobs.settings import PROJECT_ROOT
 LOCAL_MINIO_DATA = PROJECT_ROOT / ".local" / "data" / "minio"
 MINIO_TRASH = Path(".minio.sys") / "tmp" / ".trash"
 # Measured: a 30-day history of 1.3M-event days, curated in 5-day windows, took 31 GB of
-# lake (800 B an event); a 5.2M-event day's first run, about 5 GB (960 B). Generated raw
-# events take 190 B each (gzipped JSON lines).
-LAKE_BYTES_PER_EVENT = 900
+# lake (800 B an event); a 5.2M-event day's first run, about 4-5 GB. `lakehouse
+# maintain` on that history added 13 GB: OPTIMIZE writes each table's files anew, and VACUUM
+# keeps the old ones for `lakehouse rollback`. Generated raw events take 190 B each.
+LAKE_BYTES_PER_EVENT = 800
+MAINTAIN_GROWTH = 0.42  # of the history's events
 RAW_BYTES_PER_EVENT = 200
 # MinIO's own reserve on a drive, the logs, and what the estimate misses.
-MARGIN_BYTES = 5 * 2**30
+MARGIN_BYTES = 3 * 2**30
 
 
 @dataclass(frozen=True)
 class Writes:
-    """What one bench invocation will add to the store, in events."""
+    """What one bench invocation adds to the store at its fullest, in events."""
 
-    curated: int  # events curated into warehouses that exist at the same time
+    curated: int  # events in the lake at the bench's fullest
     generated: int  # events generated into raw days not cached yet
 
     @property
@@ -44,15 +46,15 @@ class Writes:
 def bench_writes(
     events: int, scale: int, history_events: int, history_built: bool, in_place: bool, raw_missing_events: int
 ) -> Writes:
-    """The events a bench curates and generates. Its measured warehouses (the first run,
-    naive Spark's table, the scaled day) live until its end; (c) adds the day to the
-    history, or to a copy of it."""
-    curated = 2 * events + scale * events + events
-    if not history_built:
-        curated += history_events
-    if not in_place:
-        curated += history_events
-    return Writes(curated, raw_missing_events)
+    """The events a bench curates (at its fullest) and generates. The history, if it has to
+    be built, stays; then (a) and (g) are measured, and their tables deleted; then (c) adds
+    the day to the history (or to a copy of it), (f) compacts it, and (d) writes naive
+    Spark's table."""
+    history = 0 if history_built else history_events
+    first_and_scaled = events + scale * events
+    copy = 0 if in_place else history_events
+    day31_maintain_naive = copy + events + int(MAINTAIN_GROWTH * history_events) + events
+    return Writes(history + max(first_and_scaled, day31_maintain_naive), raw_missing_events)
 
 
 def directory_bytes(root: Path) -> int:

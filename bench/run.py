@@ -17,6 +17,9 @@ A benchmark, not a test: it prints figures and asserts nothing. One invocation m
   (f) `lakehouse maintain` on the warehouse of (c): files per table and two dashboard
       queries' Trino latency, before and after (bench/maintenance.py);
   (g) the same day at `--scale` times the events (4 by default; 0 skips it), fresh.
+It measures them in the order (a), (b), (g), (c), (f), (d), (e), and deletes the tables of
+(a) and (g) once they are measured, before (f) compacts the history (a 30-day bench then
+fits on a 50 GB disk).
 and writes bench/results/latest.json and latest.md. Before it writes anything, it checks that
 MinIO's disk can take what it will write (bench/room.py), and stops at once if not.
 
@@ -246,6 +249,19 @@ def check_room(settings: Settings, bench: Bench, scale: int, in_place: bool) -> 
     log(f"room: about {writes.bytes / 2**30:.0f} GiB to write, and the disk has it")
 
 
+def drop_tables(settings: Settings, target: Settings) -> None:
+    """Delete a measured warehouse's tables as soon as they are measured, all but its
+    ledger (the report reads it at the end): a 30-day bench only fits on MinIO's disk so."""
+    client = s3_client(settings)
+    pages = client.get_paginator("list_objects_v2").paginate(
+        Bucket=settings.lake_bucket, Prefix=target.lake_key_prefix, Delimiter="/"
+    )
+    for page in pages:
+        for folder in page.get("CommonPrefixes", []):
+            if folder["Prefix"] != f"{target.lake_key_prefix}ops/":
+                delete_prefix(settings, settings.lake_bucket, folder["Prefix"])
+
+
 def mark_history_used(settings: Settings, history: Settings, marker: dict, stamp: str) -> None:
     """Before a bench measures (c) and (f) on the history itself: the next one must not take
     a warehouse holding the measured day, maintained, for the history (it builds it again)."""
@@ -467,7 +483,18 @@ def main(argv: list[str]) -> int:
         )
         log(f"(a) {first:.1f} s; (b) the same window again")
         rerun = lakehouse(single, "run", "--date", str(bench.day))
-        log(f"(b) {rerun:.1f} s; (c) {bench.day} after {bench.history_days} days of history")
+        drop_tables(settings, single)  # its ledger stays, for the report
+        scaled_seconds, scaled_failure = None, None
+        if larger and scaled:
+            log(f"(b) {rerun:.1f} s; (g) first run of the same day at {args.scale}x the events ({larger.events:,})")
+            try:
+                scaled_seconds = lakehouse(scaled, "run", "--date", str(bench.day))
+                log(f"(g) {scaled_seconds:.1f} s")
+            except SystemExit as failure:  # the others are still measured and reported
+                scaled_failure = str(failure)
+                log(f"(g) failed: {scaled_failure}")
+            drop_tables(settings, scaled)  # room for (f), which compacts the history
+        log(f"(c) {bench.day} after {bench.history_days} days of history")
         if args.history_in_place:
             mark_history_used(settings, history, history_marker, stamp)
         else:
@@ -487,15 +514,6 @@ def main(argv: list[str]) -> int:
         floor_files = readable_files(local_files)
         floor, floor_events = duckdb_floor(floor_files)
         log(f"(e') {floor:.1f} s ({floor_events} events kept from {len(floor_files)} readable files)")
-        scaled_seconds, scaled_failure = None, None
-        if larger and scaled:
-            log(f"(g) first run of the same day at {args.scale}x the events ({larger.events:,})")
-            try:
-                scaled_seconds = lakehouse(scaled, "run", "--date", str(bench.day))
-                log(f"(g) {scaled_seconds:.1f} s")
-            except SystemExit as failure:  # the last measurement: the others are still reported
-                scaled_failure = str(failure)
-                log(f"(g) failed: {scaled_failure}")
         ledgers = succeeded_runs(
             settings,
             {

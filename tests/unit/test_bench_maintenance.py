@@ -42,10 +42,13 @@ def test_the_scaling_row_gives_its_figures_or_why_it_failed():
 
 
 def test_the_bench_counts_what_it_writes_and_stops_when_the_disk_cannot_take_it(tmp_path):
+    # At its fullest: (a) and (g) are deleted before (c) and (f) (maintain compacts the history)
     built = room.bench_writes(1_000, 4, 30_000, history_built=True, in_place=True, raw_missing_events=0)
-    assert built.curated == 7_000  # first run, naive, day 31 and the 4x day
+    assert built.curated == 1_000 + 12_600 + 1_000  # day 31, maintain's rewrite, naive Spark
+    larger = room.bench_writes(1_000, 40, 30_000, history_built=True, in_place=True, raw_missing_events=0)
+    assert larger.curated == 1_000 + 40_000  # the first run and the 40x day
     fresh = room.bench_writes(1_000, 4, 30_000, history_built=False, in_place=False, raw_missing_events=5_000)
-    assert fresh.curated == 7_000 + 2 * 30_000 and fresh.generated == 5_000
+    assert fresh.curated == 30_000 + 30_000 + 14_600 and fresh.generated == 5_000  # built, then copied
     assert fresh.bytes > built.bytes > room.MARGIN_BYTES
 
     assert room.shortage(2**20, tmp_path) is None
