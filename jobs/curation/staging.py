@@ -47,10 +47,18 @@ def drop(spark: SparkSession, path: str) -> bool:
     return bool(filesystem.exists(staged) and filesystem.delete(staged, True))
 
 
-def drop_leftovers(spark: SparkSession, settings: Settings) -> None:
-    """The staged tables of runs that were killed before they could drop their own."""
-    if drop(spark, staging_root(settings)):
-        log.info("dropped the staged lines of an earlier run that did not finish (%s)", staging_root(settings))
+def drop_leftovers(spark: SparkSession, settings: Settings) -> list[str]:
+    """Drop the staged tables of runs that were killed before they could drop their own;
+    returns those runs. (On an object store, a run that dropped its own table leaves
+    `_staging/` behind, empty: that is no leftover.)"""
+    filesystem, root = lake.hadoop_path(spark, staging_root(settings))
+    if not filesystem.exists(root):
+        return []
+    runs = sorted(status.getPath().getName() for status in filesystem.listStatus(root))
+    if runs:
+        filesystem.delete(root, True)
+        log.info("dropped the staged lines of earlier runs that did not finish: %s", ", ".join(runs))
+    return runs
 
 
 def stage_validated(ctx: RunContext, lines: DataFrame) -> DataFrame:

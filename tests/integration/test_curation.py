@@ -325,3 +325,18 @@ def test_quarantined_events_are_replayed_after_a_contract_fix(spark, settings, d
     assert {r.token_address for r in read(spark, fixed, "gold.dim_token").collect()} == tokens
     checked = read(spark, fixed, "ops.quality_results").where(F.col("run_id") == replay.run_id)
     assert {r.table_name for r in checked.select("table_name").distinct().collect()} >= {"silver.tokens"}
+
+
+def test_a_run_drops_the_staged_lines_a_killed_run_left_and_names_no_run_that_finished(spark, settings):
+    from jobs.curation import staging
+
+    scenario = lake(settings, settings.raw_uri, "staging")
+    rows = spark.range(3).withColumnRenamed("id", "line_number")
+    finished = staging.staging_path(scenario, "run-finished")
+    staging.stage(spark, rows, finished)
+    assert staging.drop(spark, finished)  # what a run does at its end; `_staging/` stays on MinIO
+    assert staging.drop_leftovers(spark, scenario) == []
+    staging.stage(spark, rows, staging.staging_path(scenario, "run-killed"))
+    assert staging.drop_leftovers(spark, scenario) == ["run-killed"]
+    assert staging.drop_leftovers(spark, scenario) == []
+    assert not staging.drop(spark, staging.staging_path(scenario, "run-killed"))
