@@ -66,6 +66,11 @@ def directory_bytes(root: Path) -> int:
     return total
 
 
+def trash_bytes(data_dir: Path = LOCAL_MINIO_DATA) -> int:
+    """What MinIO still holds of objects deleted earlier (0 if it is not on this machine)."""
+    return directory_bytes(data_dir / MINIO_TRASH) if data_dir.is_dir() else 0
+
+
 def shortage(needed: int, data_dir: Path = LOCAL_MINIO_DATA) -> str | None:
     """Why the store's disk cannot take `needed` more bytes, or None if it can (or if the
     store is not on this machine: nothing to check)."""
@@ -74,7 +79,7 @@ def shortage(needed: int, data_dir: Path = LOCAL_MINIO_DATA) -> str | None:
     free = shutil.disk_usage(data_dir).free
     if free >= needed:
         return None
-    trash = directory_bytes(data_dir / MINIO_TRASH)
+    trash = trash_bytes(data_dir)
     gib = 2**30
     return (
         f"the bench needs about {needed / gib:.0f} GiB on MinIO's disk and {free / gib:.0f} GiB are free "

@@ -55,7 +55,7 @@ def test_the_bench_counts_what_it_writes_and_stops_when_the_disk_cannot_take_it(
     trash = tmp_path / room.MINIO_TRASH
     trash.mkdir(parents=True)
     (trash / "deleted-object").write_bytes(b"x" * 3 * 2**20)
-    assert room.directory_bytes(tmp_path) == 3 * 2**20
+    assert room.trash_bytes(tmp_path) == 3 * 2**20 and room.trash_bytes(tmp_path / "elsewhere") == 0
     problem = room.shortage(2**62, tmp_path)
     assert problem is not None and "deleted objects in .minio.sys/tmp/.trash" in problem and "GiB are free" in problem
     assert room.shortage(2**62, tmp_path / "not-this-machine") is None
