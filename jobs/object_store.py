@@ -10,11 +10,15 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from jobs.errors import AccessDenied, CredentialsRejected, EndpointUnreachable
+from jobs.errors import AccessDenied, CredentialsRejected, EndpointUnreachable, LakehouseError
 from jobs.settings import Settings
 
 COMMIT_FILE = re.compile(r"\d{20}\.json")  # a Delta commit: 00000000000000000042.json
 _REJECTED_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
+
+
+class ObjectsNotDeleted(LakehouseError):
+    pass
 
 
 def s3_client(settings: Settings, connect_timeout: float = 5, attempts: int = 2):
@@ -56,7 +60,8 @@ def copy_prefix(settings: Settings, bucket: str, source: str, target: str) -> in
 
 
 def delete_prefix(settings: Settings, bucket: str, prefix: str) -> int:
-    """Delete every object under a key prefix; returns how many."""
+    """Delete every object under a key prefix; returns how many. A refused deletion raises:
+    a batch delete answers 200 and lists what it did not delete, it raises nothing itself."""
     if not prefix.strip("/"):
         raise ValueError("refusing to delete a whole bucket")
     client = s3_client(settings)
@@ -64,7 +69,14 @@ def delete_prefix(settings: Settings, bucket: str, prefix: str) -> int:
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         objects = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
         if objects:
-            client.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+            refused = client.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True}).get("Errors")
+            if refused:
+                first = refused[0]
+                raise ObjectsNotDeleted(
+                    f"the object store did not delete {len(refused)} of {len(objects)} objects under "
+                    f"s3://{bucket}/{prefix} ({deleted} deleted before): {first.get('Code')} on "
+                    f"{first.get('Key')}: {first.get('Message')}"
+                )
             deleted += len(objects)
     return deleted
 

@@ -14,7 +14,7 @@ from trino.auth import BasicAuthentication
 from trino.exceptions import HttpError, TrinoUserError
 
 import trino
-from jobs.object_store import s3_client
+from jobs.object_store import ObjectsNotDeleted, delete_prefix, s3_client
 from jobs.smoke import SMOKE_ROWS, smoke_frame
 from jobs.trino_catalog import query, register_table, trino_connection, trusting
 from tests.conftest import ROOT, run
@@ -94,6 +94,21 @@ def test_the_jobs_user_cannot_write_raw_events_nor_create_buckets(settings):
         s3.create_bucket(Bucket=f"not-allowed-{uuid.uuid4().hex[:6]}")
     assert create_denied.value.response["Error"]["Code"] == "AccessDenied"
     assert "Access Denied" in create_denied.value.response["Error"]["Message"]
+
+
+def test_a_refused_deletion_of_a_prefix_raises_and_counts_nothing_as_deleted(settings, dataset):
+    """A batch delete answers 200 and lists the keys it refused: the jobs' user may read the
+    raw bucket, not delete from it, so every raw file must still be there after the error."""
+    prefix = dataset.removeprefix(f"s3a://{settings.raw_bucket}/") + "/"
+    s3 = s3_client(settings)
+    before = s3.list_objects_v2(Bucket=settings.raw_bucket, Prefix=prefix)["KeyCount"]
+    assert before > 0
+
+    with pytest.raises(ObjectsNotDeleted) as refused:
+        delete_prefix(settings, settings.raw_bucket, prefix)
+    assert f"did not delete {min(before, 1000)} of {min(before, 1000)} objects" in str(refused.value)
+    assert "AccessDenied" in str(refused.value) and "(0 deleted before)" in str(refused.value)
+    assert s3.list_objects_v2(Bucket=settings.raw_bucket, Prefix=prefix)["KeyCount"] == before
 
 
 def test_a_wrong_credential_gives_one_clear_line_not_a_stack_trace():
