@@ -29,7 +29,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from bench.run import RESULTS_DIR, log
+from bench.scenario import RESULTS_DIR, log
 from bench.trino_scratch import dashboard_query, plain_columns, registered, timed
 from jobs.contracts import load_contracts
 from jobs.object_store import s3_client

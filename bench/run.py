@@ -31,6 +31,10 @@ Cached between invocations (a fixed seed makes them reproducible):
        (one `lakehouse run --start --end --days-per-run W`, once; W=1 leaves "-window" out)
   .local/bench/raw/bench/seed=S/                         the measured day's files, for DuckDB
 Each measured run gets a fresh warehouse under s3a://<lake bucket>/bench/runs/, deleted after.
+
+Here: the measurements in order and the report's figures. Beside it: bench/scenario.py (a
+scenario's settings, the `lakehouse` CLI run against it), bench/history.py (the history and
+the room check), bench/baselines.py (naive Spark, the DuckDB floor).
 """
 
 from __future__ import annotations
@@ -39,346 +43,33 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
-import time
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import duckdb_same_work, room
+from bench import duckdb_same_work
+from bench.baselines import duckdb_floor, local_copy, naive_spark, readable_files, same_counts
+from bench.history import check_room, drop_consumed_history, ensure_history, mark_history_used
 from bench.maintenance import measure
 from bench.report import markdown
-from jobs.contracts import load_contracts
-from jobs.object_store import copy_prefix, delete_prefix, s3_client
-from jobs.raw_exists import raw_day_exists
-from jobs.settings import PROJECT_ROOT, Settings
-from jobs.spark import spark_submit_command
-
-RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
-LOCAL_RAW_DIR = PROJECT_ROOT / ".local" / "bench" / "raw"
-LOCAL_DUCKDB_OUT = PROJECT_ROOT / ".local" / "bench" / "duckdb"
-LAKEHOUSE = Path(sys.executable).with_name("lakehouse")
-DEFAULT_EVENTS = 1_300_000
-TRASH_WAIT_SECONDS = 600  # MinIO freed 44 GB of deleted objects in about 3 minutes here
-# The job's stages in the order it runs them: one per silver table of the contracts.
-
-
-@dataclass(frozen=True)
-class Bench:
-    events: int
-    seed: int
-    day: date
-    history_days: int
-    history_days_per_run: int = 1  # the history's backfill: windows of this many days
-
-    @property
-    def history_start(self) -> date:
-        return self.day - timedelta(days=self.history_days)
-
-    @property
-    def raw_key(self) -> str:
-        return f"seed={self.seed}" + ("" if self.events == DEFAULT_EVENTS else f"-events={self.events}")
-
-    @property
-    def day_raw(self) -> str:  # the measured day alone: a fresh warehouse reads nothing else
-        return f"bench/{self.raw_key}"
-
-    @property
-    def history_and_day(self) -> list[date]:
-        return [self.history_start + timedelta(days=i) for i in range(self.history_days + 1)]
-
-    @property
-    def history_raw(self) -> str:  # the history days and the measured day
-        return f"bench/history-{self.raw_key}"
-
-
-def log(message: str) -> None:
-    print(f"{datetime.now():%H:%M:%S} bench: {message}", flush=True)
-
-
-# -- the inputs (cached) ---------------------------------------------------------------------
-
-
-def scenario(settings: Settings, raw: str, warehouse: str) -> Settings:
-    """Settings of one bench scenario. Bench warehouses are not registered in Trino: the
-    catalog serves the main warehouse."""
-    return settings.with_overrides(
-        raw_uri=f"s3a://{settings.raw_bucket}/{raw}",
-        warehouse=f"s3a://{settings.lake_bucket}/{warehouse}",
-        trino_register=False,
-    )
-
-
-def lakehouse(
-    target: Settings, *args: str, progress: str | None = None, log_file: Path | None = None, java_options: str = ""
-) -> float:
-    """Run the `lakehouse` CLI against a scenario; returns its wall-clock seconds. Lines of
-    its log that contain `progress` are shown as they come (a long backfill); `log_file`
-    keeps the whole log; `java_options` go to the driver JVM."""
-    env = {
-        **os.environ,
-        "LAKEHOUSE_RAW_URI": target.raw_uri,
-        "LAKEHOUSE_WAREHOUSE": target.warehouse,
-        "LAKEHOUSE_TRINO_REGISTER": "false",
-        "LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS": java_options,
-    }
-    started = time.monotonic()
-    tail: list[str] = []
-    with (
-        subprocess.Popen(
-            [str(LAKEHOUSE), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        ) as process,
-        open(log_file or os.devnull, "w") as kept,
-    ):
-        assert process.stdout is not None  # stdout=PIPE
-        for line in process.stdout:
-            tail = [*tail[-199:], line]
-            kept.write(line)
-            if progress and progress in line:
-                log(line.rstrip())
-    seconds = time.monotonic() - started
-    if process.returncode != 0:
-        sys.stdout.write("".join(tail))
-        raise SystemExit(f"bench: `lakehouse {' '.join(args)}` failed (exit {process.returncode})")
-    return seconds
-
-
-def ensure_raw(target: Settings, bench: Bench, days: list[date]) -> None:
-    for day in days:
-        if raw_day_exists(target, day):
-            continue
-        log(f"generating {day}: {bench.events} events, seed {bench.seed} -> {target.raw_uri}")
-        lakehouse(target, "generate", "--date", str(day), "--events", str(bench.events), "--seed", str(bench.seed))
-
-
-def code_commit() -> str | None:
-    """The commit the bench runs (and a history was built) with; None outside a git clone."""
-    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
-    return result.stdout.strip() or None
-
-
-def ensure_history(settings: Settings, bench: Bench) -> tuple[Settings, dict]:
-    """A warehouse holding the history days, curated by one backfill in windows of
-    `history_days_per_run` days, built once; returns
-    it with its marker (which commit built it: a history from older code may hold tables
-    of an older layout, which the measured run would first migrate)."""
-    history = history_scenario(settings, bench)
-    ensure_raw(history, bench, bench.history_and_day)
-    built = read_history_marker(settings, history)
-    if built:
-        if built.get("commit") != code_commit():
-            log(
-                f"the history was built by commit {built.get('commit')}, this is {code_commit()}: delete "
-                f"s3a://{settings.lake_bucket}/{history.lake_key_prefix} to rebuild it with this code"
-            )
-        return history, built
-    log(
-        f"building the history [{bench.history_start}, {bench.day}) in {history.warehouse}: a backfill in "
-        f"windows of {bench.history_days_per_run} day(s), once (a window already curated is skipped: same input "
-        "fingerprint)"
-    )
-    seconds = lakehouse(
-        history,
-        "run",
-        "--start",
-        str(bench.history_start),
-        "--end",
-        str(bench.day),
-        "--days-per-run",
-        str(bench.history_days_per_run),
-        progress="succeeded:",
-    )
-    log(f"history built in {seconds:.0f} s")
-    built = {
-        "days": bench.history_days,
-        "days_per_run": bench.history_days_per_run,
-        "events": bench.events,
-        "seed": bench.seed,
-        "commit": code_commit(),
-        "seconds": round(seconds, 1),
-    }
-    s3_client(settings).put_object(Bucket=settings.lake_bucket, Key=history_marker_key(history), Body=json.dumps(built))
-    return history, built
-
-
-def history_scenario(settings: Settings, bench: Bench) -> Settings:
-    return scenario(
-        settings,
-        bench.history_raw,
-        f"bench/history-seed={bench.seed}-events={bench.events}-from={bench.history_start}"
-        + (f"-window={bench.history_days_per_run}" if bench.history_days_per_run > 1 else ""),
-    )
-
-
-def history_marker_key(history: Settings) -> str:
-    return f"{history.lake_key_prefix}_bench/complete.json"
-
-
-def read_history_marker(settings: Settings, history: Settings) -> dict | None:
-    """What the history's builder recorded (None: not built, or not to the end)."""
-    client, key = s3_client(settings), history_marker_key(history)
-    if not client.list_objects_v2(Bucket=settings.lake_bucket, Prefix=key, MaxKeys=1).get("KeyCount", 0):
-        return None
-    return json.loads(client.get_object(Bucket=settings.lake_bucket, Key=key)["Body"].read())
-
-
-def drop_consumed_history(settings: Settings, bench: Bench) -> None:
-    """A history that a bench measured in place holds its measured day, maintained: the
-    next bench deletes it (first, so that the room check counts its space) and builds it again."""
-    history = history_scenario(settings, bench)
-    built = read_history_marker(settings, history)
-    if built and built.get("consumed"):
-        log(f"the history was used in place by the bench of {built['consumed']}: deleting it to build it again")
-        delete_prefix(settings, settings.lake_bucket, history.lake_key_prefix)
-
-
-def check_room(settings: Settings, bench: Bench, scale: int, in_place: bool) -> None:
-    """Stop before writing anything when MinIO's disk cannot take what this bench writes."""
-    built = read_history_marker(settings, history_scenario(settings, bench))
-    inputs = [(scenario(settings, bench.day_raw, ""), bench, [bench.day])]
-    inputs.append((history_scenario(settings, bench), bench, bench.history_and_day))
-    if scale:
-        larger = replace(bench, events=bench.events * scale)
-        inputs.append((scenario(settings, larger.day_raw, ""), larger, [bench.day]))
-    to_generate = sum(b.events for target, b, days in inputs for day in days if not raw_day_exists(target, day))
-    writes = room.bench_writes(
-        bench.events,
-        scale,
-        bench.history_days * bench.events,
-        history_built=bool(built and not built.get("consumed")),
-        in_place=in_place,
-        raw_missing_events=to_generate,
-    )
-    problem = room.shortage(writes.bytes)
-    waited = 0
-    while problem and room.trash_bytes() and waited < TRASH_WAIT_SECONDS:  # MinIO frees deletions lazily
-        log(f"waiting for MinIO to free {room.trash_bytes() / 2**30:.1f} GiB of objects deleted earlier")
-        time.sleep(15)
-        waited += 15
-        problem = room.shortage(writes.bytes)
-    if problem:
-        raise SystemExit(f"bench: not started: {problem}")
-    log(f"room: about {writes.bytes / 2**30:.0f} GiB to write, and the disk has it")
-
-
-def drop_tables(settings: Settings, target: Settings) -> None:
-    """Delete a measured warehouse's tables as soon as they are measured, all but its
-    ledger (the report reads it at the end): a 30-day bench only fits on MinIO's disk so."""
-    client = s3_client(settings)
-    pages = client.get_paginator("list_objects_v2").paginate(
-        Bucket=settings.lake_bucket, Prefix=target.lake_key_prefix, Delimiter="/"
-    )
-    for page in pages:
-        for folder in page.get("CommonPrefixes", []):
-            if folder["Prefix"] != f"{target.lake_key_prefix}ops/":
-                delete_prefix(settings, settings.lake_bucket, folder["Prefix"])
-
-
-def mark_history_used(settings: Settings, history: Settings, marker: dict, stamp: str) -> None:
-    """Before a bench measures (c) and (f) on the history itself: the next one must not take
-    a warehouse holding the measured day, maintained, for the history (it builds it again)."""
-    s3_client(settings).put_object(
-        Bucket=settings.lake_bucket,
-        Key=f"{history.lake_key_prefix}_bench/complete.json",
-        Body=json.dumps({**marker, "consumed": stamp}),
-    )
-
-
-def readable_files(folder: Path) -> list[str]:
-    """The files DuckDB can read: a gzip file cut short fails its whole query (our job
-    quarantines such a file with reason corrupt_file)."""
-    from jobs.reader import decompress
-
-    paths = sorted(folder.glob("*/*.jsonl.gz"))
-    return [str(p) for p in paths if decompress(p.read_bytes(), str(p))[1] is None]
-
-
-def local_copy(settings: Settings, target: Settings, day: date) -> Path:
-    """The day's raw files on local disk, for DuckDB (its S3 support is a separate download)."""
-    bucket, prefix = target.raw_bucket_and_prefix
-    folder = LOCAL_RAW_DIR / prefix.strip("/") / f"event_date={day}"
-    client = s3_client(settings)
-    keys = [
-        obj["Key"]
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}event_date={day}/")
-        for obj in page.get("Contents", [])
-    ]
-    for key in keys:
-        path = folder / key.split(f"event_date={day}/", 1)[1]
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            client.download_file(bucket, key, str(path))
-    return folder
-
-
-# -- the measurements --------------------------------------------------------------------------
-
-
-def naive_spark(settings: Settings, target: Settings, day: date) -> float:
-    command = spark_submit_command(
-        target,
-        PROJECT_ROOT / "bench" / "naive_spark.py",
-        [f"{target.raw_uri}/event_date={day}/*/*.jsonl.gz", target.table_path("naive", "events")],
-    )
-    env = {
-        **os.environ,
-        "LAKEHOUSE_WAREHOUSE": target.warehouse,
-        "PYSPARK_PYTHON": sys.executable,
-        "PYSPARK_DRIVER_PYTHON": sys.executable,
-    }
-    started = time.monotonic()
-    result = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if result.returncode != 0:
-        sys.stdout.write(result.stdout[-5000:])
-        raise SystemExit("bench: the naive Spark baseline failed")
-    return time.monotonic() - started
-
-
-# (e') the single-node floor: a light validation, no contracts, no reasons, no output.
-DUCKDB_DAILY = """
-WITH lines AS (
-    SELECT * FROM read_json(?, format = 'newline_delimited', ignore_errors = true,
-                            maximum_object_size = 16777216,
-                            columns = {event_type: 'VARCHAR', schema_version: 'VARCHAR', payload: 'JSON',
-                                       collector_tstamp: 'VARCHAR', root_id: 'VARCHAR',
-                                       collector_id: 'VARCHAR', enriched_tstamp: 'VARCHAR'})
-), valid AS (  -- light validation: the envelope is complete, the type is known, the time parses
-    SELECT *, try_strptime(collector_tstamp, '%Y-%m-%d %H:%M:%S %z') AS collected_at FROM lines
-    WHERE root_id IS NOT NULL AND payload IS NOT NULL AND schema_version IS NOT NULL
-      AND event_type IN ('YellowTaxiTripRecords', 'EthereumTokenTransfer', 'EthereumToken')
-), deduplicated AS (
-    SELECT * FROM valid WHERE collected_at IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY root_id ORDER BY collected_at) = 1
+from bench.scenario import (
+    DEFAULT_EVENTS,
+    RESULTS_DIR,
+    Bench,
+    code_commit,
+    drop_tables,
+    ensure_raw,
+    lakehouse,
+    log,
+    scenario,
 )
-SELECT event_type,
-       coalesce(CAST(payload ->> 'block_timestamp' AS DATE),
-                CAST(try_strptime(payload ->> 'tpep_pickup_datetime', '%Y-%m-%d %H:%M:%S') AS DATE)) AS business_date,
-       count(*) AS events,
-       sum(TRY_CAST(payload ->> 'fare_amount' AS DOUBLE)) AS fares,
-       count(DISTINCT payload ->> 'token_address') AS tokens
-FROM deduplicated GROUP BY ALL
-"""
+from jobs.contracts import load_contracts
+from jobs.object_store import copy_prefix, delete_prefix
+from jobs.settings import PROJECT_ROOT, Settings
 
-
-def duckdb_floor(files: list[str]) -> tuple[float, int]:
-    import duckdb
-
-    started = time.monotonic()
-    rows = duckdb.connect().execute(DUCKDB_DAILY, [files]).fetchall()
-    return time.monotonic() - started, sum(r[2] for r in rows)
-
-
-def same_counts(ours: dict[str, int], duck: dict[str, int]) -> bool:
-    """Whether the DuckDB baseline read, quarantined and kept what our first run did."""
-    quarantined = ours["quarantined_unparseable"] + ours["quarantined_contract"]
-    kept = [(ours.get(f"deduplicated:{table}"), duck.get(table)) for table in load_contracts().target_tables]
-    return (ours["lines_read"], ours["valid"], quarantined) == (
-        duck["lines_read"],
-        duck["valid"],
-        duck["quarantine"],
-    ) and all(a == b for a, b in kept)
+LOCAL_DUCKDB_OUT = PROJECT_ROOT / ".local" / "bench" / "duckdb"
 
 
 def succeeded_runs(settings: Settings, warehouses: dict[str, Settings]) -> dict[str, list[dict]]:
