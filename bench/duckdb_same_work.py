@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from jobs.contracts import ContractRegistry, FieldSpec
+from jobs.contract_model import ContractRegistry, FieldSpec
 from jobs.reader import split_file
 from jobs.sql_literals import sql_string
 from jobs.validation import (

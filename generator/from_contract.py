@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo
 import rstr
 
 from generator.formulas import Draws, GenerateError, compile_formula, seed_rows
-from jobs.contracts import CompareRule, Contract, FieldSpec, SumRule
+from jobs.contract_model import CompareRule, Contract, FieldSpec, SumRule
 
 JAVA_TOKENS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
 JAVA_TOKEN = re.compile(r"'([^']*)'|yyyy|MM|dd|HH|mm|ss|[A-Za-z]")

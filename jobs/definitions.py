@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.checks import Suite
-from jobs.contracts import ContractRegistry, load_contracts
+from jobs.contract_model import ContractRegistry
+from jobs.contracts import load_contracts
 from jobs.curation.tables import INGESTED_FILES, LEDGER, QUALITY_RESULTS
 from jobs.models import Model, load_models
 from jobs.settings import PROJECT_ROOT, Settings

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 
-from jobs.contracts import CompareRule, Contract, ContractRegistry, FieldSpec, SumRule
+from jobs.contract_model import CompareRule, Contract, ContractRegistry, FieldSpec, SumRule
 from jobs.envelope import EnvelopeContract, EnvelopeField
 from jobs.sql_literals import all_of, any_of, case, literal, name, spark_string
 

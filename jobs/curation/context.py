@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from pyspark.sql import SparkSession
 
-from jobs.contracts import ContractRegistry
+from jobs.contract_model import ContractRegistry
 from jobs.curation.faults import FaultInjection
 from jobs.curation.lock import PipelineLock
 from jobs.curation.plan import RunWindow
@@ -49,6 +49,7 @@ class RunContext:
     reprocess: bool = False  # run even if the window's input and definitions are unchanged
     input_fingerprint: str | None = None
     unchanged_since: str | None = None
+    earlier_runs: list | None = None  # the ledger's rows of other runs, once read (jobs/curation/ledger.py)
 
     @contextmanager
     def stage(self, name: str):

@@ -6,7 +6,7 @@ import logging
 
 from pyspark.sql import DataFrame
 
-from jobs.contracts import Contract
+from jobs.contract_model import Contract
 from jobs.curation import lake, transform
 from jobs.curation.context import RunContext
 

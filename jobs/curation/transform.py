@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from jobs.contracts import Contract
+from jobs.contract_model import Contract
 from jobs.validation import struct_name
 
 
