@@ -8,7 +8,7 @@ import logging
 
 from jobs.curation import lake
 from jobs.curation.context import RunContext
-from jobs.curation.ledger import curated_dates, settled_runs
+from jobs.curation.ledger import curated_dates, earlier_runs, settled_runs
 from jobs.curation.tables import QUALITY_RESULTS
 from jobs.gold import build_gold
 from jobs.models import downstream
@@ -25,9 +25,10 @@ def gate_and_model(ctx: RunContext, versions_after: dict[str, int]) -> None:
         ctx.gate = QualityGate.open(spark, ctx.settings, ctx.definitions)
         # A run's window whole, and beyond it only what no gate has passed yet (a replay,
         # which has no window, checks the dates it touched whole)
-        settled = settled_runs(ctx) if ctx.window is not None else None
+        earlier = earlier_runs(ctx)
+        settled = settled_runs(earlier) if ctx.window is not None else None
         outcomes = ctx.gate.check(
-            "silver", ctx.business_dates, ctx.window, ctx.dates_by_table, curated_dates(ctx), settled_runs=settled
+            "silver", ctx.business_dates, ctx.window, ctx.dates_by_table, curated_dates(earlier), settled_runs=settled
         )
         hold_back(ctx, outcomes)
 

@@ -111,54 +111,48 @@ def write_ledger(
     lake.append(ctx.spark, ctx.path(LEDGER), rows, merge_schema=True)
 
 
+# What a run reads back from the ledger, in one read of these columns (a Delta snapshot and
+# a Spark job each time): whether an earlier run did the same (plan), and what the quality
+# gates have settled (quality_silver).
+EARLIER_RUN_COLUMNS = (
+    "run_id",
+    "kind",
+    "window_start",
+    "window_end",
+    "status",
+    "started_at",
+    "input_fingerprint",  # absent from a ledger from before fingerprints: read as null
+    "unchanged_since",
+)
+
+
+def earlier_runs(ctx: RunContext) -> list:
+    """The ledger's rows of the other runs, read once per run (`ctx.earlier_runs`); the
+    warehouse lock keeps other runs from writing it meanwhile."""
+    if ctx.earlier_runs is None:
+        path = ctx.path(LEDGER)
+        if lake.table_version(ctx.spark, path) is None:
+            ctx.earlier_runs = []
+        else:
+            ledger = ctx.spark.read.format("delta").load(path)
+            columns = [F.col(c) if c in ledger.columns else F.lit(None).alias(c) for c in EARLIER_RUN_COLUMNS]
+            ctx.earlier_runs = ledger.where(F.col("run_id") != ctx.run_id).select(*columns).collect()
+    return ctx.earlier_runs
+
+
 def identical_earlier_run(ctx: RunContext) -> str | None:
-    path = ctx.path(LEDGER)
-    if lake.table_version(ctx.spark, path) is None:
-        return None
-    ledger = ctx.spark.read.format("delta").load(path)
-    if "input_fingerprint" not in ledger.columns:  # a ledger from before fingerprints
-        return None
-    rows = (
-        ledger.where(F.col("kind").isin("run", "rollback"))
-        .select(
-            "run_id",
-            "kind",
-            "window_start",
-            "window_end",
-            "status",
-            "started_at",
-            "input_fingerprint",
-            "unchanged_since",
-        )
-        .collect()
-    )
     assert ctx.window is not None and ctx.input_fingerprint is not None  # set by curate_window's plan
+    rows = [r for r in earlier_runs(ctx) if r.kind in ("run", "rollback")]
     return repeatable_run(rows, ctx.window, ctx.input_fingerprint)
 
 
-def curated_dates(ctx: RunContext) -> set[date]:
+def curated_dates(rows: list) -> set[date]:
     """The window days of earlier runs that succeeded: the history daily volumes compare with."""
-    path = ctx.path(LEDGER)
-    runs = (
-        ctx.spark.read.format("delta")
-        .load(path)
-        .where((F.col("kind") == "run") & (F.col("status") == "succeeded") & (F.col("run_id") != ctx.run_id))
-        .select("window_start", "window_end")
-        .distinct()
-        .collect()
-    )
-    return {day for r in runs for day in RunWindow(r.window_start, r.window_end).dates}
+    windows = {(r.window_start, r.window_end) for r in rows if r.kind == "run" and r.status == "succeeded"}
+    return {day for start, end in windows for day in RunWindow(start, end).dates}
 
 
-def settled_runs(ctx: RunContext) -> set[str]:
+def settled_runs(rows: list) -> set[str]:
     """The runs whose rows a quality gate passed: those that succeeded. A run killed,
     failed or held back settled nothing: the next gate checks its rows again."""
-    rows = (
-        ctx.spark.read.format("delta")
-        .load(ctx.path(LEDGER))
-        .where((F.col("status") == "succeeded") & (F.col("run_id") != ctx.run_id))
-        .select("run_id")
-        .distinct()
-        .collect()
-    )
-    return {r.run_id for r in rows}
+    return {r.run_id for r in rows if r.status == "succeeded"}

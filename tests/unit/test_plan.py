@@ -1,10 +1,11 @@
-"""Which earlier run a rerun of a window would repeat (and so may skip)."""
+"""Which earlier run a rerun of a window would repeat (and so may skip), and what the ledger tells the gates."""
 
 from collections import namedtuple
 from datetime import date, datetime, timedelta
 
 import pytest
 
+from jobs.curation.ledger import curated_dates, settled_runs
 from jobs.curation.plan import RunWindow, backfill_windows, repeatable_run
 
 Row = namedtuple("Row", "run_id kind window_start window_end status started_at input_fingerprint unchanged_since")
@@ -150,3 +151,20 @@ def test_a_backfill_is_cut_into_windows_of_the_days_per_run_the_last_one_shorter
     assert backfill_windows(day, day + timedelta(days=2), 30) == [RunWindow(day, day + timedelta(days=2))]
     with pytest.raises(ValueError, match="at least one day"):
         backfill_windows(day, day + timedelta(days=2), 0)
+
+
+def test_the_gates_settle_the_runs_that_succeeded_and_compare_volumes_with_their_days():
+    two_days = RunWindow(date(2026, 10, 2), date(2026, 10, 4))
+    rows = [
+        run("r1", "running", 0, None),
+        run("r1", "succeeded", 0),
+        run("r2", "running", 5, None, window=two_days),
+        run("r2", "failed", 5, window=two_days),  # settles nothing, curated nothing
+        run("r3", "running", 9, None, window=two_days),  # killed
+        run("r4", "running", 10, None, window=two_days),
+        run("r4", "succeeded", 10, window=two_days),
+        Row("replay-1", "replay", None, None, "succeeded", T0, None, None),
+    ]
+    assert settled_runs(rows) == {"r1", "r4", "replay-1"}
+    assert curated_dates(rows) == {date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 3)}
+    assert settled_runs([]) == set() and curated_dates([]) == set()
