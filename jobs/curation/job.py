@@ -53,12 +53,14 @@ INGESTED_SCHEMA = StructType(
 # -- the run ------------------------------------------------------------------------------
 
 
-def ingested_files(ctx: RunContext) -> dict[str, date]:
+def ingested_files(ctx: RunContext, landing: list[date]) -> dict[str, date]:
+    """The files of these landing dates that runs have taken, with the window that took
+    each (not the whole table: it grows by a day's files every day)."""
     path = ctx.path(INGESTED_FILES)
     if lake.table_version(ctx.spark, path) is None:
         return {}
-    rows = ctx.spark.read.format("delta").load(path).select("source_file", "window_start").collect()
-    return {r.source_file: r.window_start for r in rows}
+    taken = ctx.spark.read.format("delta").load(path).where(lake.landing_date_condition(landing, alias=""))
+    return {r.source_file: r.window_start for r in taken.select("source_file", "window_start").collect()}
 
 
 def report_outside_layout(window: RunWindow, skipped: list[str], shown: int = 20) -> None:
@@ -84,7 +86,8 @@ def curate_window(ctx: RunContext) -> dict[str, int]:
     written = ctx.definitions.table_names
     with ctx.stage("plan"):
         ctx.versions_before = lake.table_versions(spark, {t: ctx.path(t) for t in written})
-        files = files_for_window(settings, ctx.window, ingested_files(ctx))
+        landing = ctx.window.landing_dates(settings.grace_days)
+        files = files_for_window(settings, ctx.window, ingested_files(ctx, landing))
         ctx.files = len(files)
         log.info("window %s: %d files", ctx.window, len(files))
         ctx.files_outside_layout = outside_layout(settings, ctx.window)
@@ -125,10 +128,10 @@ def write_curated(ctx: RunContext, validated: DataFrame, files: list[str]) -> No
     assert ctx.window is not None  # a run has a window (a replay has none)
     spark, counts = ctx.spark, ctx.counts
     versions_after: dict[str, int] = {}
+    landing = ctx.window.landing_dates(ctx.settings.grace_days)
     if files:
         with ctx.stage("bronze"):
             bronze = transform.bronze_events(validated, ctx.window.start.isoformat())
-            landing = [d for d in (*ctx.window.grace_dates(ctx.settings.grace_days), *ctx.window.dates)]
             result = lake.replace_source_files(
                 spark, "bronze.events", ctx.path("bronze.events"), bronze, landing, files
             )
@@ -143,7 +146,7 @@ def write_curated(ctx: RunContext, validated: DataFrame, files: list[str]) -> No
             ctx.path("quarantine.events"),
             quarantined,
             ["source_file", "line_number"],
-            None,
+            lake.landing_date_condition(landing),
             [],
         )
         versions_after["quarantine.events"] = result.version
@@ -170,7 +173,13 @@ def write_curated(ctx: RunContext, validated: DataFrame, files: list[str]) -> No
                 [(f, None, ctx.window.start, ctx.run_id) for f in files], INGESTED_SCHEMA
             ).withColumn("event_date", transform.folder_date(F.col("source_file")))
             versions_after["ops.ingested_files"] = lake.merge_insert_only(
-                spark, "ops.ingested_files", ctx.path(INGESTED_FILES), rows, ["source_file"], None, []
+                spark,
+                "ops.ingested_files",
+                ctx.path(INGESTED_FILES),
+                rows,
+                ["source_file"],
+                lake.landing_date_condition(landing),
+                [],
             ).version
 
     tables = list(ctx.registry.target_tables)

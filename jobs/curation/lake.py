@@ -3,7 +3,7 @@
 Every write is one atomic Delta commit and is idempotent on its own, so a run killed
 between any two of them and run again converges to what one clean run writes:
 - bronze:      replaceWhere on the run's source files (rewritten identically)
-- quarantine:  insert-only MERGE on (source_file, line_number)
+- quarantine:  insert-only MERGE on (source_file, line_number), pruned by landing date
 - silver:      insert-only MERGE on the business key, pruned by business date
 - tokens:      MERGE that replaces a row only with a newer block
 - ops tables:  append (the ledger) / insert-only MERGE (ingested files)
@@ -150,6 +150,16 @@ def date_range_condition(column: str, dates: list[date], look_back_days: int) ->
     """A predicate Delta can prune files (or partitions) with."""
     low = min(dates) - timedelta(days=look_back_days)
     return f"t.{column} BETWEEN DATE{sql_string(low.isoformat())} AND DATE{sql_string(max(dates).isoformat())}"
+
+
+def landing_date_condition(dates: list[date], alias: str = "t") -> str:
+    """A MERGE's pruning predicate for a table of lines keyed by their source file: a
+    file's lines all carry its folder's landing date (`event_date`), so a run's rows can
+    only match rows on the landing dates it read, and the MERGE scans those alone, not the
+    whole history. (A row without a date, which the layout rules out, is scanned too.)
+    `alias`: the table's name in the predicate ("" for a plain filter)."""
+    column = f"{alias}.event_date" if alias else "event_date"
+    return f"({column} IN ({sql_date_list(dates)}) OR {column} IS NULL)"
 
 
 def merge_insert_only(

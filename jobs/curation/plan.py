@@ -43,6 +43,10 @@ class RunWindow:
     def grace_dates(self, grace_days: int) -> list[date]:
         return [self.start - timedelta(days=i) for i in range(grace_days, 0, -1)]
 
+    def landing_dates(self, grace_days: int) -> list[date]:
+        """The landing folders a run of the window reads: the grace days', then its own."""
+        return [*self.grace_dates(grace_days), *self.dates]
+
     def __str__(self) -> str:
         return f"[{self.start}, {self.end})"
 
@@ -89,7 +93,7 @@ def list_folder(settings: Settings, day: date) -> list[str]:
 
 def files_for_window(settings: Settings, window: RunWindow, taken: dict[str, date]) -> list[str]:
     """`taken`: source file -> the window start that ingested it (ops.ingested_files)."""
-    days = [*window.grace_dates(settings.grace_days), *window.dates]
+    days = window.landing_dates(settings.grace_days)
     return [f for day in days for f in list_folder(settings, day) if taken.get(f, window.start) == window.start]
 
 
@@ -99,7 +103,7 @@ def outside_layout(settings: Settings, window: RunWindow) -> list[str]:
     the landing dates that are not one (`event_date=2024-6-1/`), which no window reads."""
     skipped = [
         name
-        for day in [*window.grace_dates(settings.grace_days), *window.dates]
+        for day in window.landing_dates(settings.grace_days)
         for name in sorted(folder_objects(settings, day))
         if not in_layout(name) and not name.endswith("/" + COMPLETE_MARKER)
     ]
@@ -143,7 +147,7 @@ def input_fingerprint(settings: Settings, window: RunWindow, files: list[str], d
     """A hash of the files a window reads (with their versions), the definition files,
     and the settings that change what a run keeps."""
     versions: dict[str, str] = {}
-    for day in [*window.grace_dates(settings.grace_days), *window.dates]:
+    for day in window.landing_dates(settings.grace_days):
         versions.update(folder_contents(settings, day))
     digest = hashlib.sha256(f"grace_days={settings.grace_days} look_back_days={settings.look_back_days}\n".encode())
     for path in sorted(files):

@@ -20,12 +20,13 @@ from jobs.curation.faults import FaultInjection
 from jobs.curation.job import run_window
 from jobs.curation.lock import LockTimeout, PipelineLock
 from jobs.curation.maintenance import replay_quarantine, rollback_run
-from jobs.curation.plan import RunWindow
+from jobs.curation.plan import RunWindow, list_folder
 from jobs.curation.table_upkeep import maintain_tables
 from jobs.curation.tables import path_of
 from jobs.definitions import DEFINITIONS_DIR
 from jobs.errors import LakehouseError
 from jobs.models import load_models
+from jobs.object_store import s3_client, split_s3_location
 from jobs.trino_catalog import query
 from tests.conftest import ROOT, run
 from tests.integration.lakehelpers import (
@@ -119,6 +120,31 @@ def test_late_events_land_in_their_own_business_date(spark, settings, clean_day1
 
 
 # -- several windows -------------------------------------------------------------------------
+
+
+def test_a_run_merges_its_lines_by_source_file_against_its_landing_dates_only(spark, settings, clean_day1):
+    """The quarantine and the ingested files are keyed by source file, and a file's lines
+    all carry its landing date: a run reads and MERGEs those tables on the landing dates it
+    reads, so their cost stays flat as history grows. Shown on a warehouse whose data
+    files of those tables from day 1 are gone (their logs kept): a run of the next day
+    without grace days that read any of them would fail."""
+    scenario = clone(settings, clean_day1[0], "landing-dates").with_overrides(grace_days=0)
+    client = s3_client(scenario)
+    tables = ("quarantine.events", "ops.ingested_files")
+    for table in tables:
+        _, prefix = split_s3_location(path_of(scenario, table))
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=scenario.lake_bucket, Prefix=prefix + "/")
+        data = [o["Key"] for page in pages for o in page.get("Contents", []) if "/_delta_log/" not in o["Key"]]
+        assert data, table
+        client.delete_objects(Bucket=scenario.lake_bucket, Delete={"Objects": [{"Key": k} for k in data]})
+
+    day = DAYS[1]
+    counts = run_window(scenario, RunWindow(day, day + timedelta(days=1)), FaultInjection())
+    files = list_folder(scenario, day)
+    assert counts["quarantine_inserted"] > 0 and files
+    on_day = F.col("event_date") == F.lit(day)
+    assert read(spark, scenario, "quarantine.events").where(on_day).count() == counts["quarantine_inserted"]
+    assert read(spark, scenario, "ops.ingested_files").where(on_day).count() == len(files)
 
 
 def test_a_sequential_backfill_equals_the_single_day_runs(spark, settings, dataset, three_days):

@@ -168,3 +168,19 @@ def test_the_gates_settle_the_runs_that_succeeded_and_compare_volumes_with_their
     assert settled_runs(rows) == {"r1", "r4", "replay-1"}
     assert curated_dates(rows) == {date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 3)}
     assert settled_runs([]) == set() and curated_dates([]) == set()
+
+
+def test_a_window_reads_the_landing_folders_of_its_grace_days_then_its_own():
+    window = RunWindow(date(2026, 10, 1), date(2026, 10, 3))
+    assert window.landing_dates(2) == [date(2026, 9, 29), date(2026, 9, 30), date(2026, 10, 1), date(2026, 10, 2)]
+    assert window.landing_dates(0) == window.dates
+
+
+def test_a_merge_by_source_file_is_pruned_to_the_landing_dates_read():
+    from jobs.curation.lake import landing_date_condition
+
+    days = [date(2026, 9, 30), date(2026, 10, 1)]
+    assert landing_date_condition(days) == (
+        "(t.event_date IN (DATE'2026-09-30', DATE'2026-10-01') OR t.event_date IS NULL)"
+    )
+    assert landing_date_condition(days, alias="").startswith("(event_date IN (DATE'2026-09-30'")
