@@ -58,7 +58,16 @@ class Definitions:
 
     @property
     def gold_tables(self) -> list[str]:
-        return [model.table for model in self.models]
+        """The gold models written as tables (a run writes them, a rollback restores them)."""
+        return [model.table for model in self.models if not model.is_view]
+
+    @property
+    def gold_views(self) -> list[Model]:
+        """The gold models never written: Trino serves them as views."""
+        return [model for model in self.models if model.is_view]
+
+    def view_model(self, table: str) -> Model | None:
+        return next((model for model in self.gold_views if model.table == table), None)
 
     @property
     def table_names(self) -> list[str]:

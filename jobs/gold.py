@@ -35,7 +35,9 @@ log = logging.getLogger("gold")
 @dataclass(frozen=True)
 class References:
     """Resolves a model's `{{ schema.table }}` to what Spark SQL reads: a Delta path, a
-    seed CSV as a temporary view, or a view of only some rows of a table."""
+    seed CSV as a temporary view, a view of only some rows of a table, or a view model's
+    SQL as a subquery (resolved by these same references, so a narrowed table stays
+    narrowed through it)."""
 
     spark: SparkSession
     settings: Settings
@@ -52,6 +54,9 @@ class References:
                 seed = self.definitions.seed(table).resolve().as_uri()
                 self.spark.read.option("header", "true").csv(seed).createOrReplaceTempView(view)
             return view
+        model = self.definitions.view_model(name)
+        if model is not None:
+            return f"(\n{model.render(self, [])}\n)"
         return f"delta.`{self.settings.table_path(schema, table)}`"
 
     def only_rows(self, name: str, condition: str) -> References:
@@ -72,13 +77,14 @@ def build_gold(
     models: list[Model] | None = None,
 ) -> dict[str, int]:
     """Build every model (full ones entirely, by_date ones for `dates`, incremental ones
-    with their source's new rows on `dates`); returns the versions of the tables written."""
+    with their source's new rows on `dates`; views are not written); returns the versions
+    of the tables written."""
     models = models if models is not None else list(definitions.models)
     dates = sorted(set(dates))
     references = References(spark, settings, definitions)
     versions: dict[str, int] = {}
     for model in models:
-        if model.by_dates and not dates:
+        if model.is_view or (model.by_dates and not dates):
             continue
         started = time.monotonic()
         path = settings.table_path(*model.table.split("."))

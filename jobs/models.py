@@ -3,7 +3,7 @@
     /* ---
     table: gold.agg_rides_daily
     keys: [business_date, city]
-    refresh: by_date            # or incremental, additive, full (every run), once (when absent)
+    refresh: by_date            # or incremental, additive, full (every run), once (when absent), view
     date_column: business_date  # by_date models are recomputed for the dates a run touched
     partition_by: []
     depends_on: [gold.fct_rides]
@@ -27,6 +27,11 @@ MERGE, while a date seen for the first time, or one whose counted runs left the 
 (a replay), is computed whole. `{{ counted }}` reads the source rows of `{{ dates }}` the
 table already counts, so that a distinct count can count only what is new (it is empty
 when a date is computed whole).
+
+A view model is never written: a model that reads it reads its SQL as a subquery, over
+the same (possibly narrowed) references, and Trino serves it as a view of that SQL. Its
+SQL must mean the same in Spark and Trino; it has no `{{ dates }}` (its readers filter),
+no seed (Trino cannot read one) and no checks (its rows are checked where they are kept).
 """
 
 from __future__ import annotations
@@ -49,7 +54,8 @@ HEADER = re.compile(r"^\s*/\*\s*---\s*\n(.*?)\n\s*---\s*\*/\s*\n", re.DOTALL)
 REFERENCE = re.compile(r"\{\{\s*([a-z_]+\.[a-z_]+|dates|counted)\s*\}\}")
 COUNTED = "counted"  # an additive model's source rows already counted: {{ counted }}
 
-REFRESH_MODES = ("once", "full", "by_date", "incremental", "additive")
+REFRESH_MODES = ("once", "full", "by_date", "incremental", "additive", "view")
+LINE_COMMENT = re.compile(r"--[^\n]*")
 
 
 class ModelError(LakehouseError):
@@ -61,7 +67,7 @@ class Model:
     table: str
     description: str
     keys: tuple[str, ...]
-    refresh: str  # once | full | by_date | incremental | additive
+    refresh: str  # once | full | by_date | incremental | additive | view
     date_column: str | None
     partition_by: tuple[str, ...]
     depends_on: tuple[str, ...]
@@ -75,6 +81,11 @@ class Model:
     def by_dates(self) -> bool:
         """Built for the business dates a run touched (not as a whole)."""
         return self.refresh in ("by_date", "incremental", "additive")
+
+    @property
+    def is_view(self) -> bool:
+        """Never written: read as a subquery by the models that use it, a view in Trino."""
+        return self.refresh == "view"
 
     @property
     def references(self) -> set[str]:
@@ -95,7 +106,8 @@ def parse_model(path: Path) -> Model:
         header = yaml.safe_load(match[1]) or {}
     except yaml.YAMLError as exc:
         raise ModelError(f"{path.name}: header is not valid YAML: {exc}") from None
-    for key in ("table", "keys", "refresh", "depends_on", "checks"):
+    required = ("table", "keys", "refresh", "depends_on") + (() if header.get("refresh") == "view" else ("checks",))
+    for key in required:
         if key not in header:
             raise ModelError(f"{path.name}: header needs '{key}'")
     if header["refresh"] not in REFRESH_MODES:
@@ -127,8 +139,18 @@ def parse_model(path: Path) -> Model:
         source=path.name,
         incremental_source=header.get("incremental_source"),
         adds=tuple(adds.items()),
-        checks=parse_checks(header["checks"], header["table"], header.get("date_column"), path.name),
+        checks=()
+        if header["refresh"] == "view"
+        else parse_checks(header["checks"], header["table"], header.get("date_column"), path.name),
     )
+    commented = [m[0] for m in LINE_COMMENT.finditer(model.sql) if REFERENCE.search(m[0])]
+    if commented:
+        raise ModelError(
+            f"{path.name}: a -- comment holds a {{{{ }}}} reference, which would be rendered too: "
+            f"name it without braces ({commented[0].strip()!r})"
+        )
+    if model.is_view:
+        check_view(model, header)
     undeclared = model.references - set(model.depends_on)
     if undeclared:
         raise ModelError(f"{path.name}: uses {sorted(undeclared)} without declaring them in depends_on")
@@ -137,6 +159,21 @@ def parse_model(path: Path) -> Model:
     if model.by_dates and "{{ dates }}" not in model.sql.replace("{{dates}}", "{{ dates }}"):
         raise ModelError(f"{path.name}: a {model.refresh} model must filter on {{{{ dates }}}}")
     return model
+
+
+def check_view(model: Model, header: dict) -> None:
+    """A view is read whole by whatever reads it: nothing of a written table applies."""
+    written_only = ("checks", "incremental_source", "adds", "partition_by", "date_column")
+    declared = sorted(key for key in written_only if header.get(key))
+    if declared:
+        raise ModelError(f"{model.source}: a view model is never written; it has no {', '.join(declared)}")
+    if {"dates", COUNTED} & set(REFERENCE.findall(model.sql)):
+        raise ModelError(
+            f"{model.source}: a view model reads no {{{{ dates }}}} or {{{{ {COUNTED} }}}}: its readers filter"
+        )
+    seeds = sorted(name for name in model.references if name.startswith("seed."))
+    if seeds:
+        raise ModelError(f"{model.source}: a view model reads no seed ({seeds[0]}): Trino could not serve it")
 
 
 def load_models(directory: Path = MODELS_DIR) -> list[Model]:
@@ -160,6 +197,13 @@ def load_models(directory: Path = MODELS_DIR) -> list[Model]:
 
     for table in sorted(models):
         visit(table, ())
+    for model in ordered:
+        source = models.get(model.incremental_source or "")
+        if source is not None and source.is_view:
+            raise ModelError(
+                f"{model.source}: incremental_source {source.table} is a view, which has no runs of its own: "
+                "name the table it reads"
+            )
     return ordered
 
 

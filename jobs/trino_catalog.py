@@ -1,4 +1,4 @@
-"""Trino seen from the jobs: connect, create schemas, register Delta tables."""
+"""Trino seen from the jobs: connect, create schemas, register Delta tables, create views."""
 
 from __future__ import annotations
 
@@ -96,6 +96,24 @@ def register_table(conn: trino.dbapi.Connection, settings: Settings, schema: str
         f"table_location => {sql_literal(settings.trino_location(schema, table))})",
     )
     return True
+
+
+def replace_with_view(conn: trino.dbapi.Connection, settings: Settings, table: str, sql: str) -> None:
+    """`table` (schema.name) as a view of `sql`. A Delta table registered under that name
+    (a model that was a table before) is unregistered first: its files are left where they are."""
+    catalog, (schema, name) = settings.serving_catalog, table.split(".")
+    kind = query(
+        conn,
+        f"SELECT table_type FROM {catalog}.information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, name],
+    )
+    if kind and kind[0][0] == "BASE TABLE":
+        query(
+            conn,
+            f"CALL {catalog}.system.unregister_table(schema_name => {sql_literal(schema)}, "
+            f"table_name => {sql_literal(name)})",
+        )
+    query(conn, f"CREATE OR REPLACE VIEW {catalog}.{schema}.{name} AS\n{sql}")
 
 
 def sql_literal(value: str) -> str:

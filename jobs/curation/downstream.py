@@ -57,7 +57,8 @@ def hold_back(ctx: RunContext, outcomes) -> set[str]:
     if not failed:
         return set()
     ctx.quality_failures += [f for table in sorted(failed) for f in failed[table]]
-    held = (set(failed) | set(downstream(set(failed), list(ctx.definitions.models)))) - ctx.held_back
+    reached = set(failed) | set(downstream(set(failed), list(ctx.definitions.models)))
+    held = reached.intersection(ctx.definitions.table_names) - ctx.held_back  # a view holds nothing back
     ctx.held_back |= held
     for table in sorted(failed):
         log.error("quality gate: %s failed %s", table, "; ".join(failed[table]))

@@ -7,7 +7,7 @@ description: >-
   late transfers of a date already counted are aggregated alone and added to its rows.
 keys: [business_date, token_address]
 refresh: additive
-incremental_source: gold.fct_token_transfers
+incremental_source: silver.token_transfers   # the facts are a view of it: the same rows and runs
 adds:
   symbol: max
   transfers: sum
@@ -15,14 +15,15 @@ adds:
   distinct_receivers: sum
   volume_raw: uint256_sum
 date_column: business_date
-depends_on: [gold.fct_token_transfers]
+depends_on: [silver.token_transfers, gold.fct_token_transfers]
 checks:
   expect:
     - {type: expect_compound_columns_to_be_unique, column_list: [business_date, token_address], severity: error}
     - {type: expect_column_values_to_be_between, column: transfers, min_value: 1.0, severity: error}
 --- */
--- {{ gold.fct_token_transfers }}: the transfers being counted (on a date computed whole,
--- all of them); {{ counted }}: those of the same dates already counted.
+-- gold.fct_token_transfers: the transfers being counted (on a date computed whole, all of
+-- them; it reads silver, narrowed to the runs taken in); counted: the same dates' transfers
+-- already counted.
 WITH limbs AS (
   SELECT
     business_date, token_address, symbol,
@@ -48,7 +49,7 @@ carried2 AS (
 -- Distinct parties, as (date, token, party) pairs: those among the counted transfers that
 -- the date had not counted yet. The pairs of a few late transfers are broadcast to find,
 -- in scans of three columns, which the date already had; on a date computed whole
--- {{ counted }} is empty and that join is planned away.
+-- counted is empty and that join is planned away.
 parties AS (
   SELECT DISTINCT business_date, token_address, from_address AS party, true AS sends
   FROM {{ gold.fct_token_transfers }} WHERE business_date IN ({{ dates }}) AND from_address IS NOT NULL

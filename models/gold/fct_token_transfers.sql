@@ -1,27 +1,19 @@
 /* ---
 table: gold.fct_token_transfers
 description: >-
-  One row per token transfer, with the token's symbol and decimals as known when the
-  transfer was modelled. amount is the raw value shifted by the token's decimals, as
-  exact decimal text: a uint256 does not fit any SQL decimal type, and rounding it
-  would lose value. Appended as silver gains transfers (run_id: the run that curated it).
+  One row per token transfer, with the token's symbol and decimals. amount is the raw
+  value shifted by the token's decimals, as exact decimal text: a uint256 does not fit
+  any SQL decimal type, and rounding it would lose value. A view over silver and the
+  token dimension, never written: a transfer's symbol and decimals are the token's
+  current ones, and the aggregate reads it over only the transfers it takes in.
 keys: [transaction_hash, log_index]
-refresh: incremental
-incremental_source: silver.token_transfers
-date_column: business_date
-partition_by: [business_date]
+refresh: view
 depends_on: [silver.token_transfers, gold.dim_token]
-checks:
-  engine: spark  # a row per transfer: about 1.2M a day
-  expect:
-    - {type: expect_column_values_to_not_be_null, column: value_raw, severity: error}
-    - {type: expect_column_values_to_not_be_null, column: symbol, mostly: 0.9, severity: warn}
 --- */
 WITH joined AS (
   SELECT t.*, d.symbol, d.decimals
   FROM {{ silver.token_transfers }} t
   LEFT JOIN {{ gold.dim_token }} d ON d.token_address = t.token_address
-  WHERE t.business_date IN ({{ dates }})
 ),
 shifted AS (
   -- left-pad so that there is at least one digit before the decimal point
@@ -44,7 +36,7 @@ SELECT
     WHEN decimals = 0 THEN value
     ELSE regexp_replace(
            concat(substr(padded, 1, length(padded) - decimals), '.', substr(padded, length(padded) - decimals + 1)),
-           '\\.?0+$', '')
+           '[.]?0+$', '')  -- not '\\.': a backslash in a literal means one thing in Spark, another in Trino
   END AS amount,
   business_date,
   run_id

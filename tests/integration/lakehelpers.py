@@ -18,7 +18,8 @@ from pyspark.sql import functions as F
 from generator.defects import DefectRates
 from jobs.contracts import load_contracts
 from jobs.curation.tables import path_of
-from jobs.definitions import DEFINITIONS_DIR
+from jobs.definitions import DEFINITIONS_DIR, Definitions
+from jobs.gold import References
 from jobs.object_store import copy_prefix, s3_client
 
 DAY1 = date(2025, 3, 1)  # in the past: the envelope contract quarantines timestamps after landing
@@ -110,6 +111,11 @@ def truth_keys(
 
 
 def read(spark, scenario, table: str) -> DataFrame:
+    """A table's rows; a view model's as the models that read it see them."""
+    definitions = Definitions.load(scenario)
+    view = definitions.view_model(table)
+    if view is not None:
+        return spark.sql(view.render(References(spark, scenario, definitions), []))
     return spark.read.format("delta").load(path_of(scenario, table))
 
 

@@ -123,7 +123,7 @@ def test_a_failing_table_holds_back_its_own_models_the_rest_goes_on_and_the_fixe
     taxi_models = ["gold.agg_taxi_daily", "gold.fct_taxi_trips"]
     assert raised.value.held_back == [*taxi_models, "silver.taxi_trips"]
     assert read(spark, scenario, "bronze.events").count() > 0  # the failed run did write bronze
-    gold = [model.table for model in load_models()]
+    gold = [model.table for model in load_models() if not model.is_view]
     built = {t for t in gold if lake.table_version(spark, scenario.table_path(*t.split("."))) is not None}
     assert built == set(gold) - set(taxi_models)  # the token models went on
     _, reference = clean

@@ -30,7 +30,6 @@ pytestmark = pytest.mark.integration
 READERS = 2
 PAUSE_SECONDS = 2.0
 QUERIES = {
-    "gold.fct_token_transfers": "SELECT count(*) FROM gold.fct_token_transfers",
     "gold.fct_taxi_trips": "SELECT count(*) FROM gold.fct_taxi_trips",
     "gold.agg_token_transfers_daily": "SELECT coalesce(sum(transfers), 0) FROM serving.token_transfers_daily",
 }

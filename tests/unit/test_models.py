@@ -1,9 +1,14 @@
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 import pytest
+from pyspark.sql import SparkSession
 
+from jobs.definitions import Definitions
+from jobs.gold import References
 from jobs.models import MODELS_DIR, ModelError, downstream, load_models, parse_model
+from jobs.settings import Settings
 
 
 def test_models_come_in_dependency_order():
@@ -83,12 +88,71 @@ def test_an_incremental_model_names_a_declared_source(tmp_path):
     assert model.by_dates and model.incremental_source == "silver.tokens"
 
 
-def test_facts_are_incremental_and_the_token_aggregate_additive():
+def test_token_facts_are_a_view_and_the_token_aggregate_adds_up_silver_runs():
     refresh = {m.table: (m.refresh, m.incremental_source) for m in load_models()}
-    assert refresh["gold.fct_token_transfers"] == ("incremental", "silver.token_transfers")
+    assert refresh["gold.fct_token_transfers"] == ("view", None)
     assert refresh["gold.fct_taxi_trips"] == ("incremental", "silver.taxi_trips")
-    assert refresh["gold.agg_token_transfers_daily"] == ("additive", "gold.fct_token_transfers")
+    assert refresh["gold.agg_token_transfers_daily"] == ("additive", "silver.token_transfers")
     assert refresh["gold.agg_taxi_daily"] == ("by_date", None)  # its ratios do not add up
+
+
+VIEW = "table: gold.v\nkeys: [k]\nrefresh: view\ndepends_on: [silver.tokens]"
+
+
+@pytest.mark.parametrize(
+    ("extra", "sql", "refused"),
+    [
+        (CHECKS, "SELECT * FROM {{ silver.tokens }}", "no checks"),
+        ("date_column: d", "SELECT * FROM {{ silver.tokens }}", "no date_column"),
+        ("partition_by: [d]", "SELECT * FROM {{ silver.tokens }}", "no partition_by"),
+        ("", "SELECT * FROM {{ silver.tokens }} WHERE d IN ({{ dates }})", "readers filter"),
+    ],
+)
+def test_a_view_model_has_nothing_of_a_written_table(tmp_path, extra, sql, refused):
+    with pytest.raises(ModelError, match=refused):
+        parse_model(write(tmp_path, "v.sql", VIEW, sql, extra))
+    view = parse_model(write(tmp_path, "v.sql", VIEW, "SELECT * FROM {{ silver.tokens }}", ""))
+    assert view.is_view and not view.by_dates and view.checks == ()
+
+
+def test_a_view_model_reads_no_seed_and_is_no_incremental_source(tmp_path):
+    seeded = "table: gold.v\nkeys: [k]\nrefresh: view\ndepends_on: [seed.zones]"
+    with pytest.raises(ModelError, match=r"no seed \(seed.zones\): Trino"):
+        parse_model(write(tmp_path, "v.sql", seeded, "SELECT * FROM {{ seed.zones }}", ""))
+    write(tmp_path, "v.sql", VIEW, "SELECT * FROM {{ silver.tokens }}", "")
+    write(
+        tmp_path,
+        "f.sql",
+        "table: gold.f\nkeys: [k]\nrefresh: incremental\nincremental_source: gold.v\ndate_column: d\n"
+        "depends_on: [gold.v]",
+        "SELECT * FROM {{ gold.v }} WHERE d IN ({{ dates }})",
+    )
+    with pytest.raises(ModelError, match=r"f\.sql: incremental_source gold\.v is a view"):
+        load_models(tmp_path)
+
+
+def test_a_reference_inside_a_line_comment_is_refused(tmp_path):
+    header = "table: gold.x\nkeys: [a]\nrefresh: full\ndepends_on: [silver.tokens]"
+    commented = "-- reads {{ silver.tokens }}\nSELECT * FROM {{ silver.tokens }}"
+    with pytest.raises(ModelError, match=r"x\.sql: a -- comment holds a \{\{ \}\} reference"):
+        parse_model(write(tmp_path, "x.sql", header, commented))
+    assert parse_model(write(tmp_path, "x.sql", header, "-- reads silver.tokens\nSELECT * FROM {{ silver.tokens }}"))
+
+
+def test_a_model_reads_a_view_model_as_its_sql_over_the_same_narrowed_references():
+    settings = Settings.load({})
+    definitions = Definitions.load(settings)
+    (aggregate,) = [m for m in definitions.models if m.table == "gold.agg_token_transfers_daily"]
+    no_session = cast(SparkSession, None)  # rendering reads no table
+    references = References(no_session, settings, definitions).with_view("counted", "counted_transfers")
+    narrowed = references.with_view("silver.token_transfers", "pending_transfers")
+    sql = aggregate.render(narrowed, [date(2026, 10, 1)])
+    facts = definitions.view_model("gold.fct_token_transfers")
+    assert facts is not None and facts.render(narrowed, []) in sql
+    assert "FROM pending_transfers t" in sql and "LEFT JOIN delta.`" in sql and "/gold/dim_token`" in sql
+    assert "fct_token_transfers`" not in sql and "silver/token_transfers" not in sql and "{{" not in sql
+    assert "gold.fct_token_transfers" not in definitions.gold_tables
+    assert [m.table for m in definitions.gold_views] == ["gold.fct_token_transfers"]
 
 
 def test_an_additive_model_says_how_its_measures_add_up(tmp_path):
