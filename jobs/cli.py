@@ -225,7 +225,7 @@ def publish(settings: Settings, args: argparse.Namespace) -> int:
     check_endpoints(settings, buckets=[settings.lake_bucket], trino=True)
     definitions = Definitions.load(settings)
     tables = [*definitions.published_tables, "ops.stack_smoke"]
-    published = publish_to_trino(settings, tables, definitions.views_dir)
+    published = publish_to_trino(settings, tables, definitions.views_dir, definitions.gold_views)
     print(
         f"published {len(published['tables'])} tables and {len(published['views'])} views to Trino "
         f"({settings.trino_host}:{settings.trino_port})"
@@ -310,7 +310,9 @@ def main(argv: list[str]) -> int:
     commands.add_parser(
         "maintain", help="compact the tables (OPTIMIZE), checkpoint their logs, VACUUM beyond the retention"
     )
-    commands.add_parser("publish", help="create the Trino schemas, register every table, create the serving views")
+    commands.add_parser(
+        "publish", help="create the Trino schemas, register every table, create the view models and serving views"
+    )
     commands.add_parser("check", help="check the object store and Trino a run needs (one line)")
     for name, text in (
         ("input-ready", "exit 0 when each day of the window has its _SUCCESS marker, else 1"),

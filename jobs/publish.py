@@ -35,9 +35,7 @@ def publish_served(settings: Settings, definitions: Definitions, tables: list[st
         publish(settings, tables, definitions.views_dir, definitions.gold_views)
 
 
-def publish(
-    settings: Settings, tables: list[str], views_dir: Path, view_models: list[Model] | tuple[Model, ...] = ()
-) -> dict[str, list[str]]:
+def publish(settings: Settings, tables: list[str], views_dir: Path, view_models: list[Model]) -> dict[str, list[str]]:
     """Idempotent: creates what is missing, registers new tables, replaces the views (the
     view models', in dependency order, then the serving views, which may read them)."""
     conn = trino_connection(settings)

@@ -111,7 +111,7 @@ def test_a_new_event_type_added_with_files_only_is_curated_checked_modelled_and_
     shutil.copy(BIKES / "views" / f"{VIEW}.sql", views)
     conn = trino_connection(scenario)
     try:
-        published = publish(scenario, [TABLE, MODEL], views)
+        published = publish(scenario, [TABLE, MODEL], views, [])  # the new source's, no view model
         assert published == {"tables": [TABLE, MODEL], "views": [VIEW]}
         served = query(
             trino_connection(scenario, as_analyst=True),

@@ -185,7 +185,8 @@ def test_trino_down_while_publishing_keeps_the_tables_and_publish_repairs_the_ca
     sink = ObjectStoreBucket.as_loader(settings, settings.raw_bucket, "")
     generate_day(GeneratorConfig(day=day, events=2_000, seed=day.toordinal(), rates=RATES), sink, workers=2)
     pipeline = trino_connection(settings)
-    query(pipeline, "DROP VIEW IF EXISTS serving.token_transfers_daily")  # what the repair must bring back
+    for view in ("serving.token_transfers_daily", "gold.fct_token_transfers"):  # what the repair must bring back
+        query(pipeline, f"DROP VIEW IF EXISTS {view}")
 
     env = {"LAKEHOUSE_TRINO_PORT": str(proxied_port(proxies, "trino"))}
     code, lines = run_day(
@@ -210,3 +211,7 @@ def test_trino_down_while_publishing_keeps_the_tables_and_publish_repairs_the_ca
         f"SELECT count(*) FROM serving.token_transfers_daily WHERE business_date <= DATE '{day}'",
     )
     assert served[0][0] > 0
+    # the view model, created again by publish: a row per silver transfer
+    facts = "SELECT (SELECT count(*) FROM gold.fct_token_transfers), (SELECT count(*) FROM silver.token_transfers)"
+    ((in_view, in_silver),) = query(pipeline, facts)
+    assert in_view == in_silver >= silver

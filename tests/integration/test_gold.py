@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import uuid
 from datetime import timedelta
 from decimal import Context, Decimal
 
@@ -19,7 +20,7 @@ from jobs.landing import marker_key
 from jobs.models import load_models
 from jobs.object_store import s3_client
 from jobs.publish import publish
-from jobs.trino_catalog import query
+from jobs.trino_catalog import query, replace_with_view, sql_literal
 from tests.conftest import ROOT, run
 from tests.integration.lakehelpers import (
     CURATED,
@@ -105,12 +106,14 @@ def test_gold_equals_the_oracle_after_one_day(spark, settings, clean_day1):
 def test_gold_after_a_backfill_with_late_events_and_a_rerun(spark, settings, three_days, warned_rerun):
     # late events of later days landed in earlier business dates: those were recomputed
     assert_gold_equals_oracle(spark, settings, three_days, DAYS)
-    # the facts were appended run by run, late events included: each silver row once
-    for model in (m for m in load_models() if m.refresh == "incremental"):
-        assert model.incremental_source is not None  # checked by load_models
+    # the facts were appended run by run, late events included, or are a view of silver:
+    # each silver row once
+    sources = {m.table: str(m.incremental_source) for m in load_models() if m.refresh == "incremental"}
+    sources["gold.fct_token_transfers"] = "silver.token_transfers"  # the view's join keeps one row a transfer
+    for model in (m for m in load_models() if m.table in sources):
         facts = read(spark, three_days, model.table)
         assert facts.count() == facts.select(*model.keys).distinct().count(), model.table
-        assert facts.count() == read(spark, three_days, model.incremental_source).count() > 0, model.table
+        assert facts.count() == read(spark, three_days, sources[model.table]).count() > 0, model.table
     # Running the third day again (in a copy, its gate warning) changes nothing: no fact
     # is rewritten, the aggregates come out the same.
     rerun, counts = warned_rerun
@@ -177,6 +180,28 @@ def test_publish_is_idempotent_and_creates_the_view_models_and_the_serving_views
     assert {name for name, kind in listed if kind == "VIEW"} >= set(first["views"])
     assert every_view <= {name for name, kind in listed if kind == "VIEW"}
     assert query(trino_conn, "SELECT count(*) FROM serving.taxi_daily")[0][0] > 0
+
+
+@pytest.mark.xdist_group("served")  # registers a table of the served warehouse under another name
+def test_a_model_that_was_a_table_becomes_a_view_and_its_files_stay(settings, trino_conn):
+    schema = f"scratch_{uuid.uuid4().hex[:8]}"
+    query(trino_conn, f"CREATE SCHEMA {schema} WITH (location = {sql_literal(settings.trino_location(schema))})")
+    try:
+        location = sql_literal(settings.trino_location("gold", "dim_date"))  # any Delta table of the lake
+        query(
+            trino_conn,
+            f"CALL system.register_table(schema_name => {sql_literal(schema)}, table_name => 'modelled', "
+            f"table_location => {location})",
+        )
+        kinds = "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = 'modelled'"
+        assert query(trino_conn, kinds, [schema]) == [["BASE TABLE"]]
+        replace_with_view(trino_conn, settings, f"{schema}.modelled", "SELECT 1 AS one")
+        assert query(trino_conn, kinds, [schema]) == [["VIEW"]]
+        assert query(trino_conn, f"SELECT one FROM {schema}.modelled") == [[1]]
+        assert query(trino_conn, "SELECT count(*) FROM gold.dim_date")[0][0] > 0  # unregistered, not dropped
+    finally:
+        query(trino_conn, f"DROP VIEW IF EXISTS {schema}.modelled")
+        query(trino_conn, f"DROP SCHEMA IF EXISTS {schema}")
 
 
 @pytest.mark.xdist_group("served")  # reads what the served warehouse's runs published
