@@ -67,9 +67,11 @@ def dashboard_url(base_url: str, dashboard: dict, time_range: str | None) -> str
 
 
 def log_in(page, base_url: str, password: str) -> None:
-    """Log in through the form; done when the browser has left the login page. Waiting for
-    the next page's `load` as well (Playwright's default) cost more than a minute once on a
-    machine busy with Spark jobs, and nothing here needs that page."""
+    """Log in through the form; done when Superset has answered the form with its session
+    cookie. The page it redirects to is not waited for: nothing here needs it, and on a
+    machine busy with Spark jobs its navigation once took more than a minute to start, and
+    once more than two (the next `goto` replaces it; a dashboard that sends the browser back
+    to the login page says so)."""
     page.goto(f"{base_url}/login/")
     page.fill("[data-test='username-input']", "admin")
     page.fill("[data-test='password-input']", password)
@@ -79,7 +81,6 @@ def log_in(page, base_url: str, password: str) -> None:
     if answer.status >= 400 or "/login" in (answer.headers.get("location") or "/"):
         where = answer.headers.get("location") or ""
         raise RuntimeError(f"superset refused the login: {answer.status} {answer.status_text} {where}".rstrip())
-    page.wait_for_url(lambda url: "/login" not in url, wait_until="commit")
 
 
 def wait_for_charts(page, expected: int, timeout_s: float) -> None:
@@ -137,6 +138,8 @@ def view_dashboards(
                 )
                 started = time.monotonic()
                 page.goto(dashboard_url(base_url, dashboard, time_range))
+                if "/login" in page.url:
+                    raise RuntimeError(f"superset sent the dashboard {slug} to the login page: the session was lost")
                 wait_for_charts(page, expected, timeout_s)
                 page.wait_for_timeout(1500)  # the charts' entry animations
                 view = DashboardView(slug, expected, chart_errors(page), seconds=time.monotonic() - started)
