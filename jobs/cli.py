@@ -306,14 +306,13 @@ def main(argv: list[str]) -> int:
     rollback_parser = commands.add_parser("rollback", help="restore the tables to their versions before a run")
     rollback_parser.add_argument("--run-id", required=True)
     rollback_parser.add_argument("--force", action="store_true", help="even if later runs exist (undoes them too)")
-    commands.add_parser("replay-quarantine", help="re-validate quarantined lines after a contract fix")
-    commands.add_parser(
-        "maintain", help="compact the tables (OPTIMIZE), checkpoint their logs, VACUUM beyond the retention"
-    )
-    commands.add_parser(
-        "publish", help="create the Trino schemas, register every table, create the view models and serving views"
-    )
-    commands.add_parser("check", help="check the object store and Trino a run needs (one line)")
+    for name, text in (
+        ("replay-quarantine", "re-validate quarantined lines after a contract fix"),
+        ("maintain", "compact the tables (OPTIMIZE), checkpoint their logs, VACUUM beyond the retention"),
+        ("publish", "create the Trino schemas, register every table, create the view models and serving views"),
+        ("check", "check the object store and Trino a run needs (one line)"),
+    ):
+        commands.add_parser(name, help=text)
     for name, text in (
         ("input-ready", "exit 0 when each day of the window has its _SUCCESS marker, else 1"),
         ("last-run", "the ledger rows of a window's latest runs; the last line is the newest run id"),

@@ -31,7 +31,8 @@ def print_table(header: list[str], rows: list[list]) -> None:
 def print_report(settings: Settings, day: date) -> None:
     """What landed, as Trino serves it: every table from the contract and model registries."""
     definitions = Definitions.load(settings)
-    silver, gold = list(definitions.contracts.target_tables), definitions.gold_tables
+    silver = list(definitions.contracts.target_tables)
+    gold = [*definitions.gold_tables, *(view.table for view in definitions.gold_views)]
     conn = trino_connection(settings)
 
     def show(title: str, sql: str, header: list[str], connection=conn, user: str = "") -> None:

@@ -67,12 +67,15 @@ def dashboard_url(base_url: str, dashboard: dict, time_range: str | None) -> str
 
 
 def log_in(page, base_url: str, password: str) -> None:
-    """Log in through the form; done when Superset has answered the form with its session
-    cookie. The page it redirects to is not waited for: nothing here needs it, and on a
-    machine busy with Spark jobs its navigation once took more than a minute to start, and
-    once more than two (the next `goto` replaces it; a dashboard that sends the browser back
-    to the login page says so)."""
+    """Log in through the form; done when Superset has answered the form and the browser
+    holds the new session cookie. The answer's event can come before the browser has stored
+    its cookie (a dashboard opened at once was once sent back to the login page), so the
+    cookie jar is read until the session cookie has changed. The page Superset redirects to
+    is not waited for: nothing here needs it, and on a machine busy with Spark jobs its
+    navigation once took more than two minutes to start (the next `goto` replaces it; a
+    dashboard that sends the browser back to the login page says so)."""
     page.goto(f"{base_url}/login/")
+    before = session_cookie(page, base_url)
     page.fill("[data-test='username-input']", "admin")
     page.fill("[data-test='password-input']", password)
     with page.expect_response(lambda r: r.request.method == "POST" and "/login" in r.url) as posted:
@@ -81,6 +84,17 @@ def log_in(page, base_url: str, password: str) -> None:
     if answer.status >= 400 or "/login" in (answer.headers.get("location") or "/"):
         where = answer.headers.get("location") or ""
         raise RuntimeError(f"superset refused the login: {answer.status} {answer.status_text} {where}".rstrip())
+    deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
+    while session_cookie(page, base_url) in (before, None):
+        if time.monotonic() > deadline:
+            seconds = PAGE_TIMEOUT_MS // 1000
+            raise TimeoutError(f"superset accepted the login but the browser holds no new session after {seconds} s")
+        page.wait_for_timeout(100)
+
+
+def session_cookie(page, base_url: str) -> str | None:
+    """The value of Superset's session cookie in the browser, if it holds one."""
+    return next((c["value"] for c in page.context.cookies(base_url) if c["name"] == "session"), None)
 
 
 def wait_for_charts(page, expected: int, timeout_s: float) -> None:

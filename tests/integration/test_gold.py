@@ -265,7 +265,8 @@ def test_an_incremental_model_appends_each_date_and_run_once(spark, settings, tm
 @pytest.mark.xdist_group("served")  # reads what the served warehouse's runs published
 def test_the_report_lists_every_table_of_the_definitions_with_its_rows(settings, served_days):
     """`lakehouse report` (the demo's last step) names tables from the registries only:
-    every silver and gold table of the definitions is there, with the rows Trino counts."""
+    every silver and gold table and view model of the definitions is there, with the rows
+    Trino counts."""
     report = run([str(ROOT / ".venv/bin/lakehouse"), "report", "--date", str(served_days[-1])])
     assert report.returncode == 0, report.stdout[-2000:] + report.stderr[-2000:]
     definitions = Definitions.load(settings)
@@ -274,7 +275,9 @@ def test_the_report_lists_every_table_of_the_definitions_with_its_rows(settings,
         for words in (line.split() for line in report.stdout.splitlines())
         if len(words) == 2 and "." in words[0] and words[1].isdigit()
     }
-    for table in [*definitions.contracts.target_tables, *definitions.gold_tables]:
+    views = [view.table for view in definitions.gold_views]
+    assert views, "no view model in the definitions: this test would not see one missing"
+    for table in [*definitions.contracts.target_tables, *definitions.gold_tables, *views]:
         assert counted.get(table, 0) > 0, f"{table} missing from the report:\n{report.stdout}"
     assert "Gold, as the read-only analyst" in report.stdout
 
