@@ -26,7 +26,7 @@ from jobs.curation.context import RunContext, exclusive
 from jobs.curation.downstream import gate_and_model
 from jobs.curation.faults import FaultInjection
 from jobs.curation.ledger import identical_earlier_run, write_ledger
-from jobs.curation.plan import RunWindow, backfill_windows, files_for_window, input_fingerprint, outside_layout
+from jobs.curation.plan import Landing, RunWindow, backfill_windows, files_for_window, input_fingerprint, outside_layout
 from jobs.curation.silver import write_silver
 from jobs.curation.tables import INGESTED_FILES
 from jobs.definitions import Definitions
@@ -87,13 +87,14 @@ def curate_window(ctx: RunContext) -> dict[str, int]:
     with ctx.stage("plan"):
         ctx.versions_before = lake.table_versions(spark, {t: ctx.path(t) for t in written})
         landing = ctx.window.landing_dates(settings.grace_days)
-        files = files_for_window(settings, ctx.window, ingested_files(ctx, landing))
+        listed = Landing.of(settings, ctx.window)
+        files = files_for_window(listed, ctx.window, ingested_files(ctx, landing))
         ctx.files = len(files)
         log.info("window %s: %d files", ctx.window, len(files))
-        ctx.files_outside_layout = outside_layout(settings, ctx.window)
+        ctx.files_outside_layout = outside_layout(settings, listed)
         report_outside_layout(ctx.window, ctx.files_outside_layout)
         ctx.input_fingerprint = input_fingerprint(
-            settings, ctx.window, files, [*ctx.definitions.directories, expectations_root(settings)]
+            settings, listed, files, [*ctx.definitions.directories, expectations_root(settings)]
         )
         ctx.unchanged_since = None if ctx.reprocess else identical_earlier_run(ctx)
         if ctx.unchanged_since:

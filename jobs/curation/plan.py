@@ -81,32 +81,44 @@ def folder_objects(settings: Settings, day: date) -> dict[str, str]:
     }
 
 
-def folder_contents(settings: Settings, day: date) -> dict[str, str]:
-    """The data files of one landing date (those in the upstream layout), with versions."""
-    return {name: version for name, version in folder_objects(settings, day).items() if in_layout(name)}
-
-
 def list_folder(settings: Settings, day: date) -> list[str]:
-    """Data files of one landing date, sorted."""
-    return sorted(folder_contents(settings, day))
+    """Data files of one landing date (those in the upstream layout), sorted."""
+    return sorted(name for name in folder_objects(settings, day) if in_layout(name))
 
 
-def files_for_window(settings: Settings, window: RunWindow, taken: dict[str, date]) -> list[str]:
+@dataclass(frozen=True)
+class Landing:
+    """What a window's landing folders (its grace days' and its own) hold, listed once:
+    every object, named by `raw_file_location`, with its version. The files a run reads,
+    what it skips and its input fingerprint all come from this one listing."""
+
+    objects: dict[str, str]
+
+    @classmethod
+    def of(cls, settings: Settings, window: RunWindow) -> Landing:
+        objects: dict[str, str] = {}
+        for day in window.landing_dates(settings.grace_days):
+            objects.update(folder_objects(settings, day))
+        return cls(objects)
+
+    @property
+    def data_files(self) -> list[str]:
+        """The data files (those in the upstream layout), sorted: by landing date, then name."""
+        return sorted(name for name in self.objects if in_layout(name))
+
+
+def files_for_window(landing: Landing, window: RunWindow, taken: dict[str, date]) -> list[str]:
     """`taken`: source file -> the window start that ingested it (ops.ingested_files)."""
-    days = window.landing_dates(settings.grace_days)
-    return [f for day in days for f in list_folder(settings, day) if taken.get(f, window.start) == window.start]
+    return [f for f in landing.data_files if taken.get(f, window.start) == window.start]
 
 
-def outside_layout(settings: Settings, window: RunWindow) -> list[str]:
-    """What a run of `window` skips and reports: objects in its folders that are not data
-    files of the layout (a bad hour folder, a temporary upload name), and folders beside
-    the landing dates that are not one (`event_date=2024-6-1/`), which no window reads."""
-    skipped = [
-        name
-        for day in window.landing_dates(settings.grace_days)
-        for name in sorted(folder_objects(settings, day))
-        if not in_layout(name) and not name.endswith("/" + COMPLETE_MARKER)
-    ]
+def outside_layout(settings: Settings, landing: Landing) -> list[str]:
+    """What a run skips and reports: objects in its folders that are not data files of
+    the layout (a bad hour folder, a temporary upload name), and folders beside the
+    landing dates that are not one (`event_date=2024-6-1/`), which no window reads."""
+    skipped = sorted(
+        name for name in landing.objects if not in_layout(name) and not name.endswith("/" + COMPLETE_MARKER)
+    )
     return skipped + [folder for folder in top_level_folders(settings) if not is_landing_folder(folder)]
 
 
@@ -143,15 +155,12 @@ def in_layout(name: str) -> bool:
     return DATA_FILE.search(name) is not None
 
 
-def input_fingerprint(settings: Settings, window: RunWindow, files: list[str], definitions: list[Path]) -> str:
+def input_fingerprint(settings: Settings, landing: Landing, files: list[str], definitions: list[Path]) -> str:
     """A hash of the files a window reads (with their versions), the definition files,
     and the settings that change what a run keeps."""
-    versions: dict[str, str] = {}
-    for day in window.landing_dates(settings.grace_days):
-        versions.update(folder_contents(settings, day))
     digest = hashlib.sha256(f"grace_days={settings.grace_days} look_back_days={settings.look_back_days}\n".encode())
     for path in sorted(files):
-        digest.update(f"{path} {versions.get(path, 'gone')}\n".encode())
+        digest.update(f"{path} {landing.objects.get(path, 'gone')}\n".encode())
     for root in definitions:
         for file in sorted(p for p in root.rglob("*") if p.is_file() and "uncommitted" not in p.parts):
             digest.update(f"{file.relative_to(root)} ".encode() + hashlib.sha256(file.read_bytes()).digest())

@@ -59,7 +59,7 @@ def test_a_rolled_back_run_or_any_rollback_after_it_means_run_again():
 
 
 def test_the_fingerprint_covers_the_files_and_the_definitions(tmp_path):
-    from jobs.curation.plan import files_for_window, input_fingerprint
+    from jobs.curation.plan import Landing, files_for_window, input_fingerprint
     from jobs.settings import Settings
 
     raw, definitions = tmp_path / "raw", tmp_path / "contracts"
@@ -71,7 +71,8 @@ def test_the_fingerprint_covers_the_files_and_the_definitions(tmp_path):
     settings = Settings().with_overrides(raw_uri=str(raw))
 
     def fingerprint() -> str:
-        return input_fingerprint(settings, DAY, files_for_window(settings, DAY, {}), [definitions])
+        listed = Landing.of(settings, DAY)
+        return input_fingerprint(settings, listed, files_for_window(listed, DAY, {}), [definitions])
 
     first = fingerprint()
     assert fingerprint() == first
@@ -80,8 +81,9 @@ def test_the_fingerprint_covers_the_files_and_the_definitions(tmp_path):
     assert edited != first
     (folder / "c1-0002.jsonl.gz").write_bytes(b"late")
     assert fingerprint() != edited
-    assert input_fingerprint(settings.with_overrides(look_back_days=9), DAY, [], [definitions]) != input_fingerprint(
-        settings, DAY, [], [definitions]
+    listed = Landing.of(settings, DAY)
+    assert input_fingerprint(settings.with_overrides(look_back_days=9), listed, [], [definitions]) != input_fingerprint(
+        settings, listed, [], [definitions]
     )
 
 
@@ -100,7 +102,7 @@ def test_a_raw_file_has_one_name_however_it_is_written():
 
 
 def test_the_listing_names_local_files_the_same_whichever_way_the_directory_is_given(tmp_path):
-    from jobs.curation.plan import files_for_window
+    from jobs.curation.plan import Landing, files_for_window
     from jobs.settings import Settings
 
     folder = tmp_path / "raw" / "event_date=2026-10-01" / "hour=03"
@@ -108,11 +110,11 @@ def test_the_listing_names_local_files_the_same_whichever_way_the_directory_is_g
     (folder / "c1-0001.jsonl.gz").write_bytes(b"one")
     expected = [f"file://{folder / 'c1-0001.jsonl.gz'}"]
     for raw_uri in (str(tmp_path / "raw"), f"file://{tmp_path / 'raw'}", f"file://{tmp_path / 'raw'}/"):
-        assert files_for_window(Settings(raw_uri=raw_uri), DAY, {}) == expected, raw_uri
+        assert files_for_window(Landing.of(Settings(raw_uri=raw_uri), DAY), DAY, {}) == expected, raw_uri
 
 
 def test_objects_outside_the_upstream_layout_are_skipped_and_reported(tmp_path):
-    from jobs.curation.plan import files_for_window, outside_layout
+    from jobs.curation.plan import Landing, files_for_window, outside_layout
     from jobs.settings import Settings
 
     raw = tmp_path / "raw"
@@ -134,8 +136,9 @@ def test_objects_outside_the_upstream_layout_are_skipped_and_reported(tmp_path):
         (raw / folder).mkdir()
     settings = Settings(raw_uri=str(raw), grace_days=0)
 
-    assert files_for_window(settings, DAY, {}) == sorted(f"file://{day / name}" for name in in_layout)
-    assert outside_layout(settings, DAY) == [
+    listed = Landing.of(settings, DAY)
+    assert files_for_window(listed, DAY, {}) == sorted(f"file://{day / name}" for name in in_layout)
+    assert outside_layout(settings, listed) == [
         *sorted(f"file://{day / name}" for name in foreign),
         "event_date=2026-02-30/",
         "event_date=2026-10-1/",
