@@ -28,7 +28,8 @@ import pytest
 import referencing
 import yaml
 
-from jobs.settings import read_env_file
+from jobs.settings import Settings, read_env_file
+from jobs.spark import jvm_launch_conf
 from tests.conftest import ROOT
 
 K8S = ROOT / "k8s"
@@ -241,6 +242,18 @@ def test_the_prod_overlay_sizes_replicates_and_spreads(built):
                         f"{overlay}: {where(obj)}"
                     )
     assert prod["SparkApplication/lakehouse-curate"]["spec"]["executor"]["instances"] == 8
+
+
+def test_the_spark_pods_start_their_jvms_as_a_local_run_starts_its_driver(built):
+    """GC and JIT flags measured locally (jobs/spark.py) are the pods' too, driver and executors."""
+    local_driver = jvm_launch_conf(Settings())["spark.driver.extraJavaOptions"].split()
+    local_flags = [flag for flag in local_driver if flag.startswith("-XX:")]
+    assert "-XX:Tier4InvocationThreshold=50000" in local_flags
+    for overlay, objects in built.items():
+        (app,) = [obj for obj in objects if obj["kind"] == "SparkApplication"]
+        for role in ("driver", "executor"):
+            flags = [flag for flag in app["spec"][role]["javaOptions"].split() if flag.startswith("-XX:")]
+            assert flags == local_flags, f"{overlay}: {role}"
 
 
 # -- broken copies must fail, naming the field -------------------------------------------
