@@ -32,11 +32,11 @@ def resolved_classpath_file(settings: Settings) -> Path:
 # C2, the JIT's optimising compiler, compiles a method once it has run about 5,000 times.
 # A daily run does forty different things once each (and every Spark query brings classes
 # generated for it): on the 1.3M-event day C2 compiled 8,408 methods for 127 s of CPU (all
-# compiling: 147 s) in a 175 s run on 2 cores (-XX:+CITime), mostly methods that had done
-# their work by then. Ten times its thresholds leave it the hot loops: 5,413 methods, 81 s
-# (all compiling: 97 s), and the run 161 s against 170 (means of four runs each,
-# alternated; single runs here vary from 149 to 186 s). C1's quick compiles are left
-# alone: C1 alone (TieredStopAtLevel=1) took 218 s.
+# compiling: 132 to 147 s) in a run of about 165 s on 2 cores (-XX:+CITime), mostly
+# methods that had done their work by then. Ten times its thresholds leave it the hot
+# loops: 5,413 methods, 81 s (all compiling: 97 to 99 s). The run's wall clock moved less
+# than this machine's noise: 161.7 s against 167.4 (means of six runs each, alternated;
+# single runs vary from 149 to 186 s). C1 alone (TieredStopAtLevel=1) took 218 s.
 HOT_METHODS_ONLY = (
     "-XX:Tier4InvocationThreshold=50000",
     "-XX:Tier4MinInvocationThreshold=20000",
