@@ -5,6 +5,8 @@
 #                    made with debootstrap (once), then `buildah bud` with its layer cache
 #   image.sh smoke   `lakehouse smoke` in a container of the image, against MinIO and Trino
 #                    on 127.0.0.1; the credentials come from .local/, never into the image
+#   image.sh run ARGS  `buildah run ARGS` (a container, `--`, a command), retried on the
+#                    one start-up failure below
 #   image.sh name    prints the image's name
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
@@ -61,6 +63,26 @@ build() {
   log "image: $IMAGE built ($(buildah images --format '{{.Size}}' "$IMAGE"))"
 }
 
+# `buildah run` re-executes buildah from a sealed in-memory copy of itself before it
+# starts anything in the container. Sealing that copy can fail with EBUSY while the
+# kernel still holds a page of it for a moment ("sealing memfd copy: Device or resource
+# busy", seen once in many CI runs). The container's command has not started then, so
+# running again is safe; any other failure is the command's own and is returned as is.
+run_in_container() {
+  local errors attempt rc
+  errors=$(mktemp)
+  for attempt in 1 2 3; do
+    rc=0
+    buildah run "$@" 2> "$errors" || rc=$?
+    cat "$errors" >&2
+    [ "$rc" -ne 0 ] && [ "$attempt" -lt 3 ] && grep -q "sealing memfd copy" "$errors" || break
+    log "image: buildah could not seal its copy of itself (attempt $attempt); running again"
+    sleep 1
+  done
+  rm -f "$errors"
+  return "$rc"
+}
+
 smoke() {
   buildah inspect --type image "$IMAGE" >/dev/null 2>&1 || die "no image $IMAGE: run 'make image' first"
   load_secrets
@@ -68,7 +90,7 @@ smoke() {
   # A host name that resolves (as a pod's does); loopback is the host's (no network
   # namespace), so the endpoints are those of the local jobs.
   container=$(buildah from --pull=never --add-host lakehouse-smoke:127.0.0.1 "$IMAGE")
-  buildah run --hostname lakehouse-smoke --env SPARK_LOCAL_IP=127.0.0.1 \
+  run_in_container --hostname lakehouse-smoke --env SPARK_LOCAL_IP=127.0.0.1 \
     --env LAKEHOUSE_WAREHOUSE="s3a://$LAKE_BUCKET" --env LAKEHOUSE_LAKE_BUCKET="$LAKE_BUCKET" \
     --env LAKEHOUSE_S3_ENDPOINT="http://127.0.0.1:$MINIO_PORT" \
     --env LAKEHOUSE_S3_ACCESS_KEY="$JOBS_S3_ACCESS_KEY" --env LAKEHOUSE_S3_SECRET_KEY="$JOBS_S3_SECRET_KEY" \
@@ -83,6 +105,7 @@ smoke() {
 case "${1:-build}" in
   build) build ;;
   smoke) smoke ;;
+  run) shift; run_in_container "$@" ;;
   name) echo "$IMAGE" ;;
-  *) die "usage: $0 [build|smoke|name]" ;;
+  *) die "usage: $0 [build|smoke|run ARGS|name]" ;;
 esac

@@ -2,7 +2,7 @@
 
 `make image` (scripts/image.sh) builds it with buildah on a Debian base made here with
 debootstrap; `scripts/image.sh smoke` runs `lakehouse smoke` (spark-submit of the smoke
-job) in a container of it (`buildah run --isolation chroot`) against MinIO and Trino on
+job) in a container of it (`buildah run`, chroot isolation) against MinIO and Trino on
 127.0.0.1, with the job credentials passed as environment variables. On a warm machine
 the module takes 75-95 s: the build is all cached layers, the smoke job one
 Spark start. The first build on a machine takes several minutes (docs/kubernetes.md).
@@ -45,12 +45,7 @@ def in_image(
     try:
         args = [arg for key, value in (env or {}).items() for arg in ("--env", f"{key}={value}")]
         args += ["--user", user] if user else []
-        return subprocess.run(
-            ["buildah", "run", "--isolation", "chroot", *args, container, "--", "bash", "-c", script],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return run(["bash", "scripts/image.sh", "run", *args, container, "--", "bash", "-c", script], timeout=300)
     finally:
         subprocess.run(["buildah", "rm", container], check=True, capture_output=True)
 
