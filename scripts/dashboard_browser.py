@@ -67,15 +67,16 @@ def dashboard_url(base_url: str, dashboard: dict, time_range: str | None) -> str
 
 
 def log_in(page, base_url: str, password: str) -> None:
-    """Log in through the form; done when Superset has answered the form and the browser
-    holds the new session cookie. The answer's event can come before the browser has stored
-    its cookie (a dashboard opened at once was once sent back to the login page), so the
-    cookie jar is read until the session cookie has changed. The page Superset redirects to
-    is not waited for: nothing here needs it, and on a machine busy with Spark jobs its
-    navigation once took more than two minutes to start (the next `goto` replaces it; a
-    dashboard that sends the browser back to the login page says so)."""
+    """Log in through the form; done when Superset answers its API as the logged-in user.
+
+    A changed session cookie is no proof: the login page itself can change it before the
+    form is answered, and a dashboard opened on that cookie was sent back to the login page
+    (once, in CI). So Superset is asked who the browser is (`/api/v1/me/` with the
+    browser's cookies: 401 until the login's session cookie is stored). The page Superset
+    redirects to is not waited for: nothing here needs it, and on a machine busy with Spark
+    jobs its navigation once took more than two minutes to start (the next `goto` replaces
+    it; a dashboard that sends the browser back to the login page says so)."""
     page.goto(f"{base_url}/login/")
-    before = session_cookie(page, base_url)
     page.fill("[data-test='username-input']", "admin")
     page.fill("[data-test='password-input']", password)
     with page.expect_response(lambda r: r.request.method == "POST" and "/login" in r.url) as posted:
@@ -85,16 +86,11 @@ def log_in(page, base_url: str, password: str) -> None:
         where = answer.headers.get("location") or ""
         raise RuntimeError(f"superset refused the login: {answer.status} {answer.status_text} {where}".rstrip())
     deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
-    while session_cookie(page, base_url) in (before, None):
+    while (status := page.request.get(f"{base_url}/api/v1/me/").status) != 200:
         if time.monotonic() > deadline:
             seconds = PAGE_TIMEOUT_MS // 1000
-            raise TimeoutError(f"superset accepted the login but the browser holds no new session after {seconds} s")
-        page.wait_for_timeout(100)
-
-
-def session_cookie(page, base_url: str) -> str | None:
-    """The value of Superset's session cookie in the browser, if it holds one."""
-    return next((c["value"] for c in page.context.cookies(base_url) if c["name"] == "session"), None)
+            raise TimeoutError(f"superset accepted the login but still answers {status} to its user after {seconds} s")
+        page.wait_for_timeout(200)
 
 
 def wait_for_charts(page, expected: int, timeout_s: float) -> None:
