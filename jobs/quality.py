@@ -35,7 +35,7 @@ from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pyspark import StorageLevel
 from pyspark.errors import AnalysisException
@@ -110,6 +110,17 @@ def import_in_background() -> threading.Thread:
     return thread
 
 
+# What GE reports of each expectation. Its counts (checked, unexpected) come with the
+# pass that decides the expectation; a few example values of what failed take a second
+# pass of their own (a second window over the batch for a uniqueness check). A pandas
+# suite's batch is small: it keeps them for the Data Docs; a Spark suite's is a day of a
+# large table: it reports the counts only (ops.quality_results records nothing more).
+RESULT_FORMAT: dict[str, dict[str, Any]] = {
+    "pandas": {"result_format": "SUMMARY"},
+    "spark": {"result_format": "BASIC", "partial_unexpected_count": 0},
+}
+
+
 def build_context(root: Path, suites: list[Suite]) -> FileDataContext:
     """A file context at `root` (a copy of the project file) holding `suites`: GE gives
     every object its id."""
@@ -135,7 +146,11 @@ def build_context(root: Path, suites: list[Suite]) -> FileDataContext:
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=suite.name, data=batch, suite=declared)
         )
-        context.checkpoints.add(gx.Checkpoint(name=suite.name, validation_definitions=[definition]))
+        context.checkpoints.add(
+            gx.Checkpoint(
+                name=suite.name, validation_definitions=[definition], result_format=dict(RESULT_FORMAT[suite.engine])
+            )
+        )
     return context
 
 

@@ -110,6 +110,13 @@ def test_every_table_has_suites_and_the_context_holds_each_declared_expectation(
         ], suite.name
         (definition,) = context.checkpoints.get(suite.name).validation_definitions
         assert definition.data.data_asset.datasource.name == ("lake_spark" if suite.engine == "spark" else "lake")
+        # a Spark suite's big batch: counts, but no second pass for example values
+        result_format = context.checkpoints.get(suite.name).result_format
+        if suite.engine == "spark":
+            assert result_format == {"result_format": "BASIC", "partial_unexpected_count": 0}, suite.name
+        else:
+            assert result_format == {"result_format": "SUMMARY"}, suite.name
+    assert {s.engine for s in suites} == {"spark", "pandas"}  # both kinds are declared and checked above
 
 
 def test_an_expectation_ge_does_not_know_names_its_file(tmp_path):
