@@ -7,10 +7,8 @@ referential integrity.
 
 The checks are declared beside each table's definition (jobs/checks.py: a silver
 table's current contract, a gold model's header). Each run builds its own GE context
-from them: a suite per table, a validation definition binding it to a data source
-(pandas, or Spark for big batches) and a checkpoint, on top of expectations/'s
-project file (stores, Data Docs). A suite's batch says which rows it is checked
-against; `batch_for` builds that DataFrame. `error` expectations run with GE's
+from them (jobs/quality_context.py): a checkpoint per table. A suite's batch says
+which rows it is checked against; `batch_for` builds that DataFrame. `error` expectations run with GE's
 severity `critical` and hold their table back; `warn` ones (`warning`) are recorded.
 
     gate = QualityGate.open(spark, settings)
@@ -22,20 +20,17 @@ severity `critical` and hold their table back; `warn` ones (`warning`) are recor
 from __future__ import annotations
 
 import functools
-import importlib
 import logging
 import operator
-import os
 import shutil
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pyspark import StorageLevel
 from pyspark.errors import AnalysisException
@@ -49,21 +44,18 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from jobs.checks import GE_SEVERITY, BatchSpec, Suite
+from jobs.checks import BatchSpec, Suite
 from jobs.curation.tables import LINEAGE
 from jobs.definitions import Definitions
 from jobs.errors import LakehouseError
+from jobs.quality_context import build_context, expectations_root, local_site_index
 from jobs.quality_results import Outcome
-from jobs.settings import PROJECT_ROOT, Settings
+from jobs.settings import Settings
 
-if TYPE_CHECKING:  # GE takes seconds to import: only when it is needed (see import_in_background)
+if TYPE_CHECKING:  # GE takes seconds to import: only when it is needed (see jobs/quality_context.py)
     from great_expectations.data_context import FileDataContext
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # before GE is imported: no telemetry
-
 log = logging.getLogger("quality")
-
-EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"  # the GE project file: stores, Data Docs
 
 VOLUME_SCHEMA = StructType(
     [
@@ -74,15 +66,6 @@ VOLUME_SCHEMA = StructType(
         StructField("volume_ratio", DoubleType()),
     ]
 )
-
-
-def expectations_root(settings: Settings) -> Path:
-    return Path(settings.expectations_dir) if settings.expectations_dir else EXPECTATIONS_DIR
-
-
-def local_site_index(root: Path) -> Path:
-    """GE's Data Docs site in a context directory (great_expectations.yml: local_site)."""
-    return root / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
 class QualityGateError(LakehouseError):
@@ -96,62 +79,6 @@ class QualityGateError(LakehouseError):
             f"quality gate: {len(failed)} error expectation(s) failed, held back {', '.join(held_back)}: "
             + "; ".join(failed)
         )
-
-
-# -- the declared suites ---------------------------------------------------------------------
-
-
-def import_in_background() -> threading.Thread:
-    """GE takes seconds to import: start it while Spark works on something else."""
-    thread = threading.Thread(
-        target=importlib.import_module, args=("great_expectations",), name="import-great-expectations", daemon=True
-    )
-    thread.start()
-    return thread
-
-
-# What GE reports of each expectation. Its counts (checked, unexpected) come with the
-# pass that decides the expectation; a few example values of what failed take a second
-# pass of their own (a second window over the batch for a uniqueness check). A pandas
-# suite's batch is small: it keeps them for the Data Docs; a Spark suite's is a day of a
-# large table: it reports the counts only (ops.quality_results records nothing more).
-RESULT_FORMAT: dict[str, dict[str, Any]] = {
-    "pandas": {"result_format": "SUMMARY"},
-    "spark": {"result_format": "BASIC", "partial_unexpected_count": 0},
-}
-
-
-def build_context(root: Path, suites: list[Suite]) -> FileDataContext:
-    """A file context at `root` (a copy of the project file) holding `suites`: GE gives
-    every object its id."""
-    import great_expectations as gx
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-    from great_expectations.expectations.metadata_types import FailureSeverity
-
-    context = gx.get_context(mode="file", context_root_dir=str(root))
-    pandas, spark = context.data_sources.add_pandas("lake"), context.data_sources.add_spark("lake_spark")
-    for suite in suites:
-        source = spark if suite.engine == "spark" else pandas
-        batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("batch")
-        try:
-            expectations = [
-                ExpectationConfiguration(
-                    type=e.type, kwargs=dict(e.kwargs), severity=FailureSeverity(GE_SEVERITY[e.severity])
-                ).to_domain_obj()
-                for e in suite.expectations
-            ]
-        except Exception as exc:  # GE's errors for an unknown type or argument vary by type
-            raise LakehouseError(f"{suite.where}: checks of {suite.name}: {exc}") from None
-        declared = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=expectations))
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=suite.name, data=batch, suite=declared)
-        )
-        context.checkpoints.add(
-            gx.Checkpoint(
-                name=suite.name, validation_definitions=[definition], result_format=dict(RESULT_FORMAT[suite.engine])
-            )
-        )
-    return context
 
 
 def daily_volumes(

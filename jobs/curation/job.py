@@ -34,7 +34,8 @@ from jobs.entrypoint import root_cause, run_main
 from jobs.errors import LakehouseError
 from jobs.preflight import watch_endpoints
 from jobs.publish import publish_served
-from jobs.quality import QualityGateError, expectations_root, import_in_background
+from jobs.quality import QualityGateError
+from jobs.quality_context import expectations_root, import_in_background
 from jobs.reader import LINES_SCHEMA, read_lines
 from jobs.settings import Settings
 

@@ -19,7 +19,8 @@ from jobs.curation.job import run_window
 from jobs.curation.plan import RunWindow
 from jobs.curation.tables import path_of
 from jobs.definitions import Definitions
-from jobs.quality import EXPECTATIONS_DIR, QualityGate, QualityGateError
+from jobs.quality import QualityGate, QualityGateError
+from jobs.quality_context import EXPECTATIONS_DIR
 from jobs.quality_results import RESULTS_SCHEMA, SEVERITY, failures, result_rows
 from tests.integration.lakehelpers import (
     DATASET,

@@ -11,7 +11,7 @@ from jobs.contracts import CONTRACTS_DIR, ContractError, load_contracts
 from jobs.definitions import Definitions
 from jobs.errors import LakehouseError
 from jobs.models import load_models
-from jobs.quality import EXPECTATIONS_DIR, build_context
+from jobs.quality_context import EXPECTATIONS_DIR, build_context
 from jobs.settings import Settings
 
 EXPECT = [{"type": "expect_column_values_to_not_be_null", "column": "a", "severity": "warn"}]
