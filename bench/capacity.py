@@ -6,8 +6,9 @@ Reads the last `make bench` (bench/results/latest.json: seconds per stage of a 1
 day, first run and after history, on this machine's cores), measures two more things on
 the bench's history warehouse, and writes bench/results/capacity.json and capacity.md:
 
-  storage  bytes per event of each layer (raw, bronze, quarantine, silver, gold, ops),
-           listed in MinIO;
+  storage  bytes per event of each layer: raw listed in MinIO; bronze, quarantine,
+           silver, gold and ops as their tables' current snapshots (the files a reader
+           reads: not those VACUUM keeps for rollback, which depend on when maintain ran);
   Trino    latency against bytes scanned: dashboard-style queries over 1, half and all of
            the history's days of each silver table, registered for the measurement in
            schemas of their own and dropped after; a line fitted through the points gives
@@ -29,11 +30,17 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from pyspark.sql import SparkSession
+
 from bench.scenario import RESULTS_DIR, log
 from bench.trino_scratch import dashboard_query, plain_columns, registered, timed
 from jobs.contracts import load_contracts
+from jobs.curation import lake
+from jobs.curation.tables import path_of
+from jobs.definitions import Definitions
 from jobs.object_store import s3_client
 from jobs.settings import Settings
+from jobs.spark import build_spark_session
 from jobs.trino_catalog import trino_connection
 
 VOLUMES = (10_000_000, 100_000_000, 1_000_000_000)
@@ -132,11 +139,21 @@ def plan(
 # -- the measurements --------------------------------------------------------------------------
 
 
+def snapshot_bytes_by_layer(spark: SparkSession, warehouse: Settings, tables: list[str]) -> dict[str, int]:
+    """{layer: bytes of its tables' current snapshots}; a table that does not exist counts 0."""
+    paths = {table: path_of(warehouse, table) for table in tables}
+    existing = lake.table_versions(spark, paths)
+    sizes = dict.fromkeys(LAYERS, 0)
+    for table in existing:
+        sizes[table.split(".")[0]] += lake.snapshot_bytes(spark, paths[table])
+    return sizes
+
+
 def bytes_per_layer(settings: Settings, bench: dict, history: Settings) -> dict[str, float]:
-    """Bytes per event of each layer: the raw days the history read, and its warehouse."""
+    """Bytes per event of each layer: the raw days the history read, and its warehouse's tables."""
     client = s3_client(settings)
 
-    def total(bucket: str, prefix: str) -> int:
+    def listed(bucket: str, prefix: str) -> int:
         pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         return sum(obj["Size"] for page in pages for obj in page.get("Contents", []))
 
@@ -146,11 +163,13 @@ def bytes_per_layer(settings: Settings, bench: dict, history: Settings) -> dict[
     stored = bench["lines_read"] * (days + 1) if bench.get("history_in_place") else events
     raw_bucket, raw_prefix = history.raw_bucket_and_prefix
     start = date.fromisoformat(bench["day"]) - timedelta(days=bench["history_days"])
-    raw = sum(total(raw_bucket, f"{raw_prefix}event_date={start + timedelta(days=i)}/") for i in range(days))
-    sizes = {"raw": raw / events}
-    for layer in LAYERS:
-        sizes[layer] = total(settings.lake_bucket, f"{history.lake_key_prefix}{layer}/") / stored
-    return sizes
+    raw = sum(listed(raw_bucket, f"{raw_prefix}event_date={start + timedelta(days=i)}/") for i in range(days))
+    spark = build_spark_session(settings, "capacity storage")
+    try:
+        tables = snapshot_bytes_by_layer(spark, history, Definitions.load(history).published_tables)
+    finally:
+        spark.stop()
+    return {"raw": raw / events, **{layer: size / stored for layer, size in tables.items()}}
 
 
 def trino_latency(settings: Settings, bench: dict, history: Settings) -> tuple[TrinoLatency, list[dict]]:

@@ -291,6 +291,12 @@ def file_count(spark: SparkSession, path: str) -> int:
     return int(_first_row(DeltaTable.forPath(spark, path).detail().select("numFiles"))[0])
 
 
+def snapshot_bytes(spark: SparkSession, path: str) -> int:
+    """The bytes of the data files the table's current version reads (not those VACUUM
+    keeps for time travel, nor the log)."""
+    return int(_first_row(DeltaTable.forPath(spark, path).detail().select("sizeInBytes"))[0])
+
+
 def keep_removed_files_for(spark: SparkSession, path: str, days: int) -> None:
     """Declare how long files a version no longer reads are kept (VACUUM honours it, and
     time travel, hence RESTORE, reaches back that far); one commit, only if it changes."""
