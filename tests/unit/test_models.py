@@ -31,6 +31,19 @@ def test_references_and_dates_are_rendered():
     assert "{{" not in sql
 
 
+def test_the_transfer_aggregate_counts_parties_by_the_bytes_the_contract_admits():
+    """agg_token_transfers_daily counts distinct parties as unhex(addresses): exact only while
+    every version of the transfer contract admits 0x and 40 lowercase hex digits, nothing else."""
+    definitions = Definitions.load(Settings())
+    (model,) = [m for m in definitions.models if m.table == "gold.agg_token_transfers_daily"]
+    assert "unhex(substr(from_address, 3))" in model.sql and "unhex(substr(to_address, 3))" in model.sql
+    versions = [c for c in definitions.contracts.contracts if c.target_table == "silver.token_transfers"]
+    assert versions
+    for contract in versions:
+        for column in ("from_address", "to_address"):
+            assert contract.field(column).pattern == "^0x[0-9a-f]{40}$", (contract.id, column)
+
+
 CHECKS = "checks: {expect: [{type: expect_table_row_count_to_be_between, min_value: 0, severity: warn}]}"
 
 
