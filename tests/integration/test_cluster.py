@@ -16,6 +16,7 @@ import pytest
 import trino
 from jobs.definitions import Definitions
 from jobs.settings import read_env_file
+from jobs.spark import TASK_JVM_OPTIONS
 from jobs.trino_catalog import query
 from tests.conftest import ROOT, run
 from tests.integration.lakehelpers import DAY1, checksums, env_for, lake
@@ -69,6 +70,14 @@ def tasks_per_executor(work_dir: Path, app_id: str) -> dict[str, int]:
     }
 
 
+def executor_commands(work_dir: Path, app_id: str) -> dict[str, str]:
+    """The command line each executor was started with (the first line of its log)."""
+    return {
+        stderr.parent.name: stderr.read_text(errors="replace").split("\n", 1)[0]
+        for stderr in sorted((work_dir / app_id).glob("*/stderr"))
+    }
+
+
 def test_a_day_on_the_cluster_equals_the_day_in_local_mode_and_trino_reads_it_through_the_metastore(
     spark, settings, clean_day1, cluster
 ):
@@ -94,6 +103,13 @@ def test_a_day_on_the_cluster_equals_the_day_in_local_mode_and_trino_reads_it_th
         assert [e for e in finished if e["appid"] == app["id"]], f"no executor of {app['id']} on {worker['id']}"
     tasks = tasks_per_executor(CLUSTER / "spark-work", app["id"])
     assert len(tasks) >= 2 and all(count > 0 for count in tasks.values()), tasks
+    # Its executors' JVMs start as the local driver's does: the same collector and JIT flags.
+    commands = executor_commands(CLUSTER / "spark-work", app["id"])
+    assert len(commands) >= 2, commands
+    for executor, command in commands.items():
+        assert command.startswith("Spark Executor Command:"), command[:200]
+        missing = [flag for flag in TASK_JVM_OPTIONS if f'"{flag}"' not in command]
+        assert not missing, f"executor {executor} started without {missing}"
 
     # The tables equal the same day run in local mode, row for row.
     curated = [t for t in definitions.table_names if t.split(".")[0] in ("bronze", "quarantine", "silver", "gold")]

@@ -246,14 +246,18 @@ def test_the_prod_overlay_sizes_replicates_and_spreads(built):
 
 def test_the_spark_pods_start_their_jvms_as_a_local_run_starts_its_driver(built):
     """GC and JIT flags measured locally (jobs/spark.py) are the pods' too, driver and executors."""
-    local_driver = jvm_launch_conf(Settings())["spark.driver.extraJavaOptions"].split()
-    local_flags = [flag for flag in local_driver if flag.startswith("-XX:")]
-    assert "-XX:Tier4InvocationThreshold=50000" in local_flags
+    conf = jvm_launch_conf(Settings())
+    local = {
+        role: [flag for flag in conf[f"spark.{role}.extraJavaOptions"].split() if flag.startswith("-XX:")]
+        for role in ("driver", "executor")
+    }
+    assert "-XX:Tier4InvocationThreshold=50000" in local["driver"]
+    assert local["executor"] == local["driver"]  # a standalone cluster's executors too
     for overlay, objects in built.items():
         (app,) = [obj for obj in objects if obj["kind"] == "SparkApplication"]
         for role in ("driver", "executor"):
             flags = [flag for flag in app["spec"][role]["javaOptions"].split() if flag.startswith("-XX:")]
-            assert flags == local_flags, f"{overlay}: {role}"
+            assert flags == local[role], f"{overlay}: {role}"
 
 
 # -- broken copies must fail, naming the field -------------------------------------------
