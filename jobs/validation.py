@@ -26,6 +26,7 @@ from pyspark.sql import DataFrame
 
 from jobs.contract_model import CompareRule, Contract, ContractRegistry, FieldSpec, SumRule
 from jobs.envelope import EnvelopeContract, EnvelopeField
+from jobs.patterns import spark_matches
 from jobs.sql_literals import all_of, any_of, case, literal, name, spark_string
 
 CORRUPT = "_corrupt_record"
@@ -102,7 +103,7 @@ class Dialect:
 
 SPARK = Dialect(
     literal,
-    lambda value, pattern: f"{value} RLIKE {spark_string(pattern)}",
+    spark_matches,
     holds_json_object,
 )
 

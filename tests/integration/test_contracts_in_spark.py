@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -103,3 +104,45 @@ def test_lakehouse_generate_writes_the_layout_and_truth_to_the_raw_bucket(settin
     )
     assert manifest["lines"]["readable"] == 5000
     assert manifest["files"]["total"] == len(keys)
+
+
+HEX_PATTERNS = ["^0x[0-9a-f]{40}$", "^[0-9a-f]{3}$", "^0x[0-9a-f]{1}$", "^[A-Za-z][A-Za-z0-9_.]*$"]
+HEX_CANDIDATES = [
+    "0x" + "ab12" * 10,
+    "0x" + "AB12" * 10,  # upper-case digits
+    "0X" + "ab12" * 10,  # upper-case prefix
+    "0x" + "ab12" * 10 + "\n",  # a line break after the digits (Java's $ would accept it)
+    "0x" + "ab12" * 10 + "0",
+    "0x" + "ab12" * 9 + "ab1",
+    "0x" + "ab12" * 9 + "ab1g",
+    "0x" + "ab12" * 9 + "ab1é",
+    "0x" + "ab12" * 9 + "ab 1",
+    "1x" + "ab12" * 10,
+    "0x",
+    "",
+    "abc",
+    "ABC",
+    "ab",
+    "a-c",
+    "0x0",
+    "0xg",
+    "00x1",
+    "x.y_1",
+]
+
+
+def test_a_pattern_decided_without_a_regex_matches_as_the_pattern_does(spark):
+    """jobs/patterns.py: hex-string patterns become length, prefix, unhex and lower checks;
+    for every pattern and value, the condition agrees with a full match of the pattern."""
+    from pyspark.sql import functions as F
+
+    from jobs.patterns import spark_matches
+
+    values = spark.createDataFrame([(v,) for v in HEX_CANDIDATES], "value string")
+    conditions = [F.expr(spark_matches("value", p)).alias(f"p{i}") for i, p in enumerate(HEX_PATTERNS)]
+    rows = values.select("value", *conditions).collect()
+    for row in rows:
+        for i, pattern in enumerate(HEX_PATTERNS):
+            expected = re.fullmatch(pattern.removeprefix("^").removesuffix("$"), row["value"]) is not None
+            assert row[f"p{i}"] is expected, (pattern, row["value"])
+    assert any(row["p0"] for row in rows) and any(row["p1"] for row in rows) and any(row["p2"] for row in rows)

@@ -98,3 +98,12 @@ def test_invalid_yaml_names_the_file(tmp_path):
     (directory / "EthereumToken-1-0-0.yaml").write_text("fields: [unclosed\n")
     with pytest.raises(ContractError, match=r"EthereumToken-1-0-0\.yaml: not valid YAML"):
         load_contracts(directory)
+
+
+def test_only_hex_string_patterns_are_decided_without_a_regex():
+    from jobs.patterns import spark_matches
+
+    for pattern in ("^0x[0-9a-f]{40}$", "^[0-9a-f]{64}$"):
+        assert "RLIKE" not in spark_matches("v", pattern), pattern
+    for pattern in ("^0x[0-9a-f]{40}", "0x[0-9a-f]{40}$", "^[0-9a-fA-F]{8}$", "^0x[0-9a-f]+$", "^0y[0-9a-f]{4}$"):
+        assert spark_matches("v", pattern) == f"v RLIKE '{pattern}'", pattern
