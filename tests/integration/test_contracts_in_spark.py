@@ -10,14 +10,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
 
 from generator.defects import DefectRates
 from generator.generate import GeneratorConfig, generate_day
 from generator.sinks import LocalDirectory
+from jobs.contract_model import FieldSpec
 from jobs.contracts import load_contracts
 from jobs.object_store import s3_client
 from jobs.reader import read_lines
-from jobs.validation import validate
+from jobs.validation import typed_value, validate
 from tests.conftest import ROOT, run
 
 pytestmark = pytest.mark.integration
@@ -134,8 +136,6 @@ HEX_CANDIDATES = [
 def test_a_pattern_decided_without_a_regex_matches_as_the_pattern_does(spark):
     """jobs/patterns.py: hex-string patterns become length, prefix, unhex and lower checks;
     for every pattern and value, the condition agrees with a full match of the pattern."""
-    from pyspark.sql import functions as F
-
     from jobs.patterns import spark_matches
 
     values = spark.createDataFrame([(v,) for v in HEX_CANDIDATES], "value string")
@@ -146,3 +146,15 @@ def test_a_pattern_decided_without_a_regex_matches_as_the_pattern_does(spark):
             expected = re.fullmatch(pattern.removeprefix("^").removesuffix("$"), row["value"]) is not None
             assert row[f"p{i}"] is expected, (pattern, row["value"])
     assert any(row["p0"] for row in rows) and any(row["p1"] for row in rows) and any(row["p2"] for row in rows)
+
+
+def test_a_uint256_is_its_digits_without_leading_zeros_and_null_past_2_to_the_256(spark):
+    spec = FieldSpec("value", "value", "uint256", nullable=False)
+    values = ["0", "000", "007", "10", str(2**256 - 1), "0" + str(2**256 - 1), str(2**256), "9" * 77, "", "1e5", "-1"]
+    rows = spark.createDataFrame([(v,) for v in values], "raw string").select(
+        "raw", F.expr(typed_value(spec, "raw")).alias("typed")
+    )
+    typed = {row.raw: row.typed for row in rows.collect()}
+    expected = {v: str(int(v)) if re.fullmatch("[0-9]{1,78}", v) and int(v) < 2**256 else None for v in values}
+    assert typed == expected
+    assert typed["007"] == "7" and typed["000"] == "0" and typed[str(2**256)] is None
